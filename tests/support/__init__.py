@@ -1,0 +1,1 @@
+"""Reusable helpers for the test suite (import as ``tests.support.<module>``)."""

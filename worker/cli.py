@@ -1,0 +1,464 @@
+"""The ``peacewatch`` command line. Errors a user can cause print one line and exit 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from worker import __version__
+from worker.console import err, out, print_story, records_table, stories_table
+from worker.durations import format_duration, parse_duration
+from worker.errors import InputError, PeaceWatchError
+from worker.logs import configure_logging
+from worker.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def common(func: F) -> F:
+    """--config and --debug on every command."""
+    func = click.option(
+        "--debug", is_flag=True, help="Show debug logs and full tracebacks on errors."
+    )(func)
+    func = click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (default: $PEACEWATCH_CONFIG, else ./config/peacewatch.toml, "
+        "else built-in defaults).",
+    )(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON records.")(func)
+
+
+def setup(config_path: str | None, debug: bool) -> Settings:
+    settings = load_settings(config_path)
+    configure_logging(
+        "debug" if debug else settings.log.level, json_format=settings.log.json_format
+    )
+    return settings
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[Any]:
+    """The store with the config's feeds merged in; closed on exit."""
+    from worker.store import open_store
+
+    store = open_store(settings.storage.url)
+    try:
+        for feed in settings.feeds:
+            store.upsert_feed(
+                feed.url,
+                name=feed.name,
+                interval_seconds=int(feed.interval) if feed.interval else None,
+                source="config",
+            )
+        yield store
+    finally:
+        store.close()
+
+
+def emit_json(record: Any) -> None:
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def progress_bar(label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="peacewatch")
+def cli() -> None:
+    """PeaceWatch: watch news feeds for peace-mediation stories and explain them."""
+
+
+# --------------------------------------------------------------------------- scan
+@cli.command()
+@click.option("--all", "include_all", is_flag=True, help="Poll every feed, not only due ones.")
+@json_option
+@common
+def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool) -> None:
+    """One pass: poll due feeds, store new entries, detect and extract, report stories."""
+    from worker.engine import Engine
+    from worker.gazetteer import Gazetteer
+    from worker.scan import FeedOutcome, run_scan
+
+    settings = setup(config_path, debug)
+    engine = Engine(
+        Gazetteer.default().with_extra(settings.gazetteer.actors),
+        threshold=settings.detect.threshold,
+    )
+    with opened_store(settings) as store, progress_bar("Scanning") as bar:
+        task = bar.add_task("", total=None)
+
+        def started(count: int) -> None:
+            bar.update(task, total=count)
+
+        def done(outcome: FeedOutcome) -> None:
+            bar.update(task, advance=1, description=outcome.name or outcome.url)
+
+        report = run_scan(
+            store, engine, settings, include_all=include_all, on_start=started, on_done=done
+        )
+    stories = [s.to_dict() for s in report.stories]
+    if as_json:
+        for story in stories:
+            emit_json(story)
+        _print_failures(report.failed, to_stderr=True)
+        return
+    if stories:
+        out.print(stories_table(stories, "New mediation stories"))
+    _print_failures(report.failed, to_stderr=False)
+    out.print(
+        f"{len(report.outcomes)} feeds polled ({report.not_modified} not modified, "
+        f"{len(report.failed)} failed), {report.new_entries} new entries, "
+        f"{len(stories)} new mediation stories."
+    )
+
+
+def _print_failures(failed: Sequence[Any], *, to_stderr: bool) -> None:
+    console = err if to_stderr else out
+    for outcome in failed:
+        console.print(f"feed failed: {outcome.url}: {outcome.error}", markup=False)
+
+
+# --------------------------------------------------------------------------- check
+@cli.command()
+@click.argument("source")
+@click.option("--title", default=None, help="Headline (for plain text or HTML input).")
+@click.option("--published", default=None, help="Publication date or time (default: now).")
+@click.option("--source", "source_name", default=None, help="Outlet name to report.")
+@json_option
+@common
+def check(
+    source: str,
+    title: str | None,
+    published: str | None,
+    source_name: str | None,
+    as_json: bool,
+    config_path: str | None,
+    debug: bool,
+) -> None:
+    """Analyse one article: a URL, a local text/HTML/RSS/JSONL file, or - for stdin."""
+    from worker.check import load_entries
+    from worker.engine import Engine
+    from worker.gazetteer import Gazetteer
+    from worker.timeparse import parse_timestamp
+
+    settings = setup(config_path, debug)
+    try:
+        when = parse_timestamp(published) if published else datetime.now(UTC)
+    except ValueError as exc:
+        raise InputError(f"--published: {exc}") from exc
+    entries = load_entries(
+        source, settings=settings, title=title, published=when, source_name=source_name
+    )
+    engine = Engine(
+        Gazetteer.default().with_extra(settings.gazetteer.actors),
+        threshold=settings.detect.threshold,
+    )
+    for entry in entries:
+        story = engine.analyse(entry).to_dict()
+        if as_json:
+            emit_json(story)
+        else:
+            print_story(story)
+
+
+# --------------------------------------------------------------------------- eval
+@cli.command(name="eval")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--include-borderline", is_flag=True, help="Score borderline records too.")
+@click.option("--show-errors", is_flag=True, help="List the records detection got wrong.")
+@json_option
+@common
+def eval_command(
+    file: Path,
+    include_borderline: bool,
+    show_errors: bool,
+    as_json: bool,
+    config_path: str | None,
+    debug: bool,
+) -> None:
+    """Score detection and extraction against labelled records (JSONL)."""
+    from worker.engine import Engine
+    from worker.evaluate import evaluate, load_for_eval, mistakes
+    from worker.gazetteer import Gazetteer
+
+    settings = setup(config_path, debug)
+    records = load_for_eval(file, include_borderline=include_borderline)
+    if not records:
+        raise InputError(f"{file}: no labelled records to score")
+    engine = Engine(
+        Gazetteer.default().with_extra(settings.gazetteer.actors),
+        threshold=settings.detect.threshold,
+    )
+    with progress_bar("Scoring") as bar:
+        task = bar.add_task("", total=len(records))
+        result, pairs = evaluate(records, engine, progress=lambda n: bar.update(task, completed=n))
+    if as_json:
+        emit_json(result)
+        return
+    det = result["detection"]
+    rows: list[dict[str, Any]] = [
+        {
+            "measure": "detection",
+            "precision": det["precision"],
+            "recall": det["recall"],
+            "f1": det["f1"],
+            "detail": f"tp {det['tp']} fp {det['fp']} fn {det['fn']}",
+        },
+    ]
+    for name in ("mediators", "parties", "event_types"):
+        field = result["fields"][name]
+        rows.append({"measure": name, **field})
+    date = result["fields"]["event_date"]
+    rows.append({"measure": "event_date", "detail": f"accuracy {date['accuracy']} (n={date['n']})"})
+    out.print(
+        records_table(
+            rows,
+            ["measure", "precision", "recall", "f1", "detail"],
+            f"{file}: {result['n']} records"
+            + ("" if include_borderline else " (borderline left out)"),
+        )
+    )
+    out.print(f"{result['entries_per_second']} entries per second")
+    if show_errors:
+        for row in mistakes(pairs):
+            out.print(
+                f"line {row['line']}: labelled {row['label']}, predicted {row['predicted']} "
+                f"({row['score']:.2f}): {row['title']}",
+                markup=False,
+            )
+
+
+# --------------------------------------------------------------------------- feeds
+@cli.group()
+def feeds() -> None:
+    """Manage the feeds in the store (config feeds are merged in at start)."""
+
+
+def _check_feed_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InputError(f"{url}: not an http(s) URL")
+    return url.strip()
+
+
+@feeds.command(name="list")
+@json_option
+@common
+def feeds_list(as_json: bool, config_path: str | None, debug: bool) -> None:
+    """List feeds."""
+    settings = setup(config_path, debug)
+    with opened_store(settings) as store:
+        rows = [
+            {
+                "url": f.url,
+                "name": f.name,
+                "interval": format_duration(
+                    f.interval_seconds or settings.schedule.default_interval
+                ),
+                "source": f.source,
+            }
+            for f in store.list_feeds()
+        ]
+    if as_json:
+        for row in rows:
+            emit_json(row)
+    else:
+        out.print(records_table(rows, ["name", "url", "interval", "source"], f"{len(rows)} feeds"))
+
+
+@feeds.command(name="add")
+@click.argument("url")
+@click.option("--name", default=None, help="Display name.")
+@click.option("--interval", default=None, help="Poll interval, e.g. 10m.")
+@common
+def feeds_add(
+    url: str, name: str | None, interval: str | None, config_path: str | None, debug: bool
+) -> None:
+    """Add a feed."""
+    settings = setup(config_path, debug)
+    seconds = None
+    if interval is not None:
+        try:
+            seconds = int(parse_duration(interval))
+        except ValueError as exc:
+            raise InputError(f"--interval: {exc}") from exc
+    url = _check_feed_url(url)
+    with opened_store(settings) as store:
+        store.upsert_feed(url, name=name, interval_seconds=seconds, source="user")
+    out.print(f"added {url}", markup=False)
+
+
+@feeds.command(name="remove")
+@click.argument("url")
+@common
+def feeds_remove(url: str, config_path: str | None, debug: bool) -> None:
+    """Remove a feed (and its entries; stored stories stay)."""
+    settings = setup(config_path, debug)
+    if any(f.url == url for f in settings.feeds):
+        raise InputError(
+            f"{url} is listed in {settings.source}; remove it there, or it comes back on next start"
+        )
+    with opened_store(settings) as store:
+        if not store.remove_feed(url):
+            raise InputError(f"{url}: no such feed")
+    out.print(f"removed {url}", markup=False)
+
+
+@feeds.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@common
+def feeds_import(file: Path, config_path: str | None, debug: bool) -> None:
+    """Import feeds from an OPML file."""
+    from worker.opml import parse_opml
+
+    settings = setup(config_path, debug)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    found = parse_opml(data, str(file))
+    added = 0
+    with opened_store(settings) as store:
+        for feed in found:
+            try:
+                url = _check_feed_url(feed.url)
+            except InputError as exc:
+                err.print(f"skipped: {exc}", markup=False)
+                continue
+            known = store.get_feed(url) is not None
+            store.upsert_feed(url, name=feed.name, source="user")
+            added += not known
+    out.print(f"imported {len(found)} feeds from {file} ({added} new)", markup=False)
+
+
+@feeds.command(name="export")
+@common
+def feeds_export(config_path: str | None, debug: bool) -> None:
+    """Print the feeds as OPML."""
+    from worker.opml import OpmlFeed, export_opml
+
+    settings = setup(config_path, debug)
+    with opened_store(settings) as store:
+        rows = [OpmlFeed(url=f.url, name=f.name) for f in store.list_feeds()]
+    sys.stdout.write(export_opml(rows))
+
+
+# --------------------------------------------------------------------------- stories / status
+@cli.command()
+@click.option("--since", default=None, help="Only stories published within this span, e.g. 24h.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@json_option
+@common
+def stories(
+    since: str | None, limit: int, as_json: bool, config_path: str | None, debug: bool
+) -> None:
+    """Stored mediation stories, newest first."""
+    settings = setup(config_path, debug)
+    cutoff = None
+    if since is not None:
+        try:
+            cutoff = datetime.now(UTC) - timedelta(seconds=parse_duration(since))
+        except ValueError as exc:
+            raise InputError(f"--since: {exc}") from exc
+    with opened_store(settings) as store:
+        rows = store.list_stories(since=cutoff, limit=limit)
+    if as_json:
+        for row in rows:
+            emit_json(row)
+    else:
+        out.print(stories_table(rows, f"{len(rows)} mediation stories"))
+
+
+@cli.command()
+@json_option
+@common
+def status(as_json: bool, config_path: str | None, debug: bool) -> None:
+    """Feed health: last poll, HTTP status, next poll, consecutive errors, entries seen."""
+    settings = setup(config_path, debug)
+    with opened_store(settings) as store:
+        rows = store.feed_status()
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    columns = [
+        "name",
+        "last_polled",
+        "last_status",
+        "next_poll",
+        "consecutive_errors",
+        "entries",
+        "last_error",
+    ]
+    shown = [
+        {
+            **row,
+            "last_polled": (row["last_polled"] or "never")[:19].replace("T", " "),
+            "next_poll": (row["next_poll"] or "now")[:19].replace("T", " "),
+            "name": row["name"] or row["url"],
+        }
+        for row in rows
+    ]
+    out.print(records_table(shown, columns, f"{len(rows)} feeds"))
+
+
+# --------------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("PEACEWATCH_DEBUG") == "1"
+    try:
+        cli.main(args=args, prog_name="peacewatch", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        err.print("peacewatch: interrupted")
+        sys.exit(130)
+    except PeaceWatchError as exc:
+        if debug:
+            raise
+        err.print(f"peacewatch: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as exc:
+        if debug:
+            raise
+        err.print(
+            f"peacewatch: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for details)",
+            markup=False,
+            soft_wrap=True,
+        )
+        sys.exit(70)

@@ -1,0 +1,87 @@
+"""Alembic migrations, run in code (no alembic.ini) every time a store is opened.
+
+``upgrade(engine)`` brings the database to the newest revision in one transaction:
+
+- PostgreSQL: the transaction first takes ``pg_advisory_xact_lock(MIGRATION_LOCK)``, so
+  concurrent openers (several workers starting at once) queue; the later ones find the
+  schema at head and do nothing.
+- SQLite: the transaction is ``BEGIN IMMEDIATE`` (see ``worker.store.db``), which takes
+  the database write lock up front with the same effect.
+
+A failed revision rolls the whole upgrade back, so a user's data is never left half
+migrated. Revisions only ever add to the schema (new tables, columns with defaults,
+indexes); a database written by a newer PeaceWatch is refused with a clear error.
+
+Adding a revision: copy the newest file in ``migrations/versions/``, give it the next
+``revision`` id and ``down_revision`` = the previous id, write ``upgrade``/``downgrade``
+(use ``op.batch_alter_table`` for column changes so SQLite works), and update
+``schema.py`` to match; ``tests/integration/store`` checks that schema and migrations agree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
+
+from worker.errors import StorageError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Arbitrary constant shared by every PeaceWatch process ("PWMIGR" in ASCII).
+MIGRATION_LOCK = 0x50574D494752
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the packaged migration scripts."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this version of PeaceWatch."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        raise StorageError("no database migrations found in the PeaceWatch package")
+    return head
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The revision the database is at, or None for an empty database."""
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision`` (default: the newest).
+
+    Raises ``StorageError`` when the database is at a revision this version does not know
+    (it was written by a newer PeaceWatch). Other failures propagate as SQLAlchemy or
+    Alembic errors for the caller to translate.
+    """
+    config = alembic_config()
+    scripts = ScriptDirectory.from_config(config)
+    with engine.connect() as connection, connection.begin():
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        current = current_revision(connection)
+        if current is not None and _unknown(scripts, current):
+            raise StorageError(
+                f"the database is at schema revision {current}, which this version of "
+                "PeaceWatch does not know; upgrade PeaceWatch or use another database"
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def _unknown(scripts: ScriptDirectory, revision: str) -> bool:
+    try:
+        return scripts.get_revision(revision) is None
+    except (CommandError, RevisionError):  # unknown or ambiguous id
+        return True

@@ -1,0 +1,388 @@
+"""``Store``: every read and write PeaceWatch makes, one short transaction per method.
+
+Methods are synchronous, safe to call from several threads and processes at once, and
+idempotent where the flow needs it (entries and stories are insert-if-new by unique key,
+so a retried task never stores anything twice). Every database failure surfaces as
+``StorageError`` naming the (masked) URL.
+
+Rules worth knowing:
+
+- ``upsert_feed`` merges: an existing feed keeps its poll state; only ``name`` and
+  ``interval_seconds`` given as non-None overwrite. ``source`` is sticky towards
+  ``"config"``: a feed named in the config stays a config feed when also added by a user.
+- ``remove_feed`` deletes the feed and its entries but keeps its stories (they are the
+  record of what was found and alerted); their ``entry_id`` becomes NULL.
+- ``record_poll`` keeps HTTP validators unless the poll was a successful 2xx (a 304 or an
+  error keeps the old ones). A permanent redirect moves the feed to the new URL unless another feed
+  already has it; then the feed keeps its URL and the collision is recorded as its error.
+- ``list_stories`` filters and orders by the story's ``published`` time, newest first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, RowMapping
+
+from worker.errors import InputError
+from worker.models import Entry, Story
+from worker.store.failures import translated
+from worker.store.schema import entries, feeds, stories
+
+FeedSource = Literal["config", "user"]
+READ_ONLY = "peacewatch_read_only"  # execution option: SQLite plain BEGIN instead of IMMEDIATE
+MAX_ERROR_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    """One feed as stored. Times are aware UTC; ``next_poll`` None means due now."""
+
+    id: int
+    url: str
+    name: str | None
+    interval_seconds: int | None
+    source: FeedSource
+    etag: str | None
+    last_modified: str | None
+    last_polled: datetime | None
+    last_status: int | None
+    last_error: str | None
+    consecutive_errors: int
+    error_since: datetime | None
+    next_poll: datetime | None
+    entries_seen: int
+    created: datetime
+    updated: datetime
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> FeedRow:
+        return cls(**{name: row[name] for name in cls.__slots__})
+
+
+class Store:
+    """The PeaceWatch database. Create with ``worker.store.open_store``; ``close()`` when done."""
+
+    def __init__(self, engine: Engine, masked_url: str) -> None:
+        self.engine = engine
+        self.url = masked_url  # safe to print
+
+    # -- plumbing -----------------------------------------------------------------
+
+    @contextmanager
+    def write(self, action: str = "write to") -> Iterator[Connection]:
+        """A connection in a write transaction, committed on success."""
+        with translated(action, self.url), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self, action: str = "read from") -> Iterator[Connection]:
+        """A connection in a read-only transaction."""
+        with (
+            translated(action, self.url),
+            self.engine.connect().execution_options(**{READ_ONLY: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    def _insert(self, conn: Connection, table: sa.Table) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_*``."""
+        if conn.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- feeds --------------------------------------------------------------------
+
+    def upsert_feed(
+        self,
+        url: str,
+        name: str | None = None,
+        interval_seconds: int | None = None,
+        source: FeedSource = "user",
+        *,
+        now: datetime | None = None,
+    ) -> FeedRow:
+        """Add the feed, or merge ``name``/``interval_seconds``/``source`` into it."""
+        if not url.strip():
+            raise InputError("a feed URL cannot be empty")
+        if interval_seconds is not None and interval_seconds <= 0:
+            raise InputError(f"feed interval must be positive, got {interval_seconds}s")
+        if source not in ("config", "user"):
+            raise InputError(f"feed source must be 'config' or 'user', got {source!r}")
+        now = now or _utcnow()
+        with self.write() as conn:
+            stmt = self._insert(conn, feeds).values(
+                url=url,
+                name=name,
+                interval_seconds=interval_seconds,
+                source=source,
+                created=now,
+                updated=now,
+            )
+            excluded = stmt.excluded
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[feeds.c.url],
+                set_={
+                    "name": sa.func.coalesce(excluded.name, feeds.c.name),
+                    "interval_seconds": sa.func.coalesce(
+                        excluded.interval_seconds, feeds.c.interval_seconds
+                    ),
+                    "source": sa.case(
+                        (excluded.source == "config", "config"), else_=feeds.c.source
+                    ),
+                    "updated": excluded.updated,
+                },
+            ).returning(*feeds.c)
+            return FeedRow.from_row(conn.execute(stmt).mappings().one())
+
+    def get_feed(self, url: str) -> FeedRow | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(feeds).where(feeds.c.url == url)).mappings().first()
+        return FeedRow.from_row(row) if row else None
+
+    def get_feed_by_id(self, feed_id: int) -> FeedRow | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(feeds).where(feeds.c.id == feed_id)).mappings().first()
+        return FeedRow.from_row(row) if row else None
+
+    def list_feeds(self) -> list[FeedRow]:
+        """Every feed, in the order they were added."""
+        with self.read() as conn:
+            rows = conn.execute(sa.select(feeds).order_by(feeds.c.id)).mappings().all()
+        return [FeedRow.from_row(row) for row in rows]
+
+    def remove_feed(self, url: str) -> bool:
+        """Delete the feed and its entries (stories stay, unlinked). False if unknown."""
+        with self.write() as conn:
+            feed_id = conn.execute(sa.select(feeds.c.id).where(feeds.c.url == url)).scalar()
+            if feed_id is None:
+                return False
+            feed_entries = sa.select(entries.c.id).where(entries.c.feed_id == feed_id)
+            conn.execute(
+                stories.update()
+                .where(stories.c.entry_id.in_(feed_entries.scalar_subquery()))
+                .values(entry_id=None)
+            )
+            conn.execute(entries.delete().where(entries.c.feed_id == feed_id))
+            conn.execute(feeds.delete().where(feeds.c.id == feed_id))
+            return True
+
+    def due_feeds(self, now: datetime, include_all: bool = False) -> list[FeedRow]:
+        """Feeds whose ``next_poll`` is unset or not after ``now`` (all with ``include_all``).
+
+        Ordered most overdue first (never-polled feeds first), then by id.
+        """
+        query = sa.select(feeds).order_by(feeds.c.next_poll.asc().nulls_first(), feeds.c.id)
+        if not include_all:
+            query = query.where(sa.or_(feeds.c.next_poll.is_(None), feeds.c.next_poll <= now))
+        with self.read() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [FeedRow.from_row(row) for row in rows]
+
+    def record_poll(
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        status: int | None,
+        etag: str | None,
+        last_modified: str | None,
+        error: str | None,
+        not_modified: bool,
+        next_poll: datetime,
+        new_url: str | None = None,
+    ) -> FeedRow | None:
+        """Record the outcome of one poll; returns the updated feed (None if it was removed).
+
+        ``error`` None means the poll succeeded (``consecutive_errors`` and
+        ``error_since`` are cleared); otherwise it is the one-line reason, the error count
+        goes up and ``error_since`` keeps the time of the first error in the run.
+        Validators (``etag``, ``last_modified``) are replaced only by a successful 2xx
+        (not on 304 or errors). ``new_url`` is the target of a permanent redirect.
+        """
+        with self.write() as conn:
+            current = conn.execute(
+                sa.select(feeds.c.url, feeds.c.error_since).where(feeds.c.id == feed_id)
+            ).first()
+            if current is None:
+                return None
+            values: dict[str, Any] = {
+                "last_polled": now,
+                "last_status": status,
+                "next_poll": next_poll,
+                "updated": now,
+            }
+            if error is None and status is not None and 200 <= status < 300 and not not_modified:
+                values.update(etag=etag, last_modified=last_modified)
+            if new_url and new_url != current.url:
+                error = self._move_feed(conn, feed_id, new_url) or error
+            if error is None:
+                values.update(last_error=None, consecutive_errors=0, error_since=None)
+            else:
+                values.update(
+                    last_error=_one_line(error),
+                    consecutive_errors=feeds.c.consecutive_errors + 1,
+                    error_since=current.error_since or now,
+                )
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+            row = conn.execute(sa.select(feeds).where(feeds.c.id == feed_id)).mappings().one()
+            return FeedRow.from_row(row)
+
+    def _move_feed(self, conn: Connection, feed_id: int, new_url: str) -> str | None:
+        """Change the feed's URL; the error text if another feed already has ``new_url``."""
+        taken = conn.execute(sa.select(feeds.c.id).where(feeds.c.url == new_url)).scalar()
+        if taken is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(url=new_url))
+                return None
+            except sa.exc.IntegrityError:  # another process took the URL just now
+                pass
+        return f"permanently redirected to {new_url}, which is already another feed"
+
+    # -- entries ------------------------------------------------------------------
+
+    def insert_entries(
+        self, feed_id: int, items: Sequence[Entry], fetched_at: datetime
+    ) -> list[tuple[int, Entry]]:
+        """Store the entries not seen before for this feed; return those, with row ids.
+
+        One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per page of up to 1000
+        rows (duplicate keys in the batch count once, first wins) and one UPDATE of
+        ``feeds.entries_seen``.
+        """
+        unique: dict[str, Entry] = {}
+        for item in items:
+            unique.setdefault(item.key, item)
+        if not unique:
+            return []
+        rows = [
+            {
+                "feed_id": feed_id,
+                "entry_key": item.key,
+                "url": item.url,
+                "title": item.title,
+                "summary": item.summary,
+                "content": item.content,
+                "published": item.published,
+                "fetched_at": fetched_at,
+            }
+            for item in unique.values()
+        ]
+        with self.write() as conn:
+            stmt = (
+                self._insert(conn, entries)
+                .on_conflict_do_nothing(index_elements=[entries.c.feed_id, entries.c.entry_key])
+                .returning(entries.c.id, entries.c.entry_key)
+            )
+            # executemany + RETURNING: SQLAlchemy sends it as multi-row INSERTs in pages.
+            ids = {key: row_id for row_id, key in conn.execute(stmt, rows)}
+            if ids:
+                conn.execute(
+                    feeds.update()
+                    .where(feeds.c.id == feed_id)
+                    .values(entries_seen=feeds.c.entries_seen + len(ids))
+                )
+        return [(ids[key], item) for key, item in unique.items() if key in ids]
+
+    # -- stories ------------------------------------------------------------------
+
+    def save_stories(
+        self, rows: Sequence[tuple[int | None, Story]], *, now: datetime | None = None
+    ) -> int:
+        """Store stories not stored before (by story id); return how many were new.
+
+        Each pair is (entry row id or None, story).
+        """
+        unique: dict[str, dict[str, Any]] = {}
+        created = now or _utcnow()
+        for entry_id, story in rows:
+            unique.setdefault(
+                story.id,
+                {
+                    "id": story.id,
+                    "entry_id": entry_id,
+                    "url": story.url,
+                    "title": story.title,
+                    "source": story.source,
+                    "published": story.published,
+                    "label": story.detection.label,
+                    "score": story.detection.score,
+                    "payload": story.to_dict(),
+                    "created": created,
+                },
+            )
+        if not unique:
+            return 0
+        with self.write() as conn:
+            stmt = (
+                self._insert(conn, stories)
+                .on_conflict_do_nothing(index_elements=[stories.c.id])
+                .returning(stories.c.id)
+            )
+            return len(conn.execute(stmt, list(unique.values())).all())
+
+    def list_stories(
+        self, since: datetime | None, limit: int, label: str | None = "mediation"
+    ) -> list[dict[str, Any]]:
+        """Stored story objects published at or after ``since``, newest first.
+
+        ``label`` None lists every label.
+        """
+        query = (
+            sa.select(stories.c.payload)
+            .order_by(stories.c.published.desc(), stories.c.id)
+            .limit(max(limit, 0))
+        )
+        if label is not None:
+            query = query.where(stories.c.label == label)
+        if since is not None:
+            query = query.where(stories.c.published >= since)
+        with self.read() as conn:
+            return [dict(payload) for payload in conn.execute(query).scalars()]
+
+    # -- status -------------------------------------------------------------------
+
+    def feed_status(self) -> list[dict[str, Any]]:
+        """One ``status --json`` object per feed, in the order they were added."""
+        return [
+            {
+                "url": feed.url,
+                "name": feed.name,
+                "last_polled": _iso(feed.last_polled),
+                "last_status": feed.last_status,
+                "last_error": feed.last_error,
+                "next_poll": _iso(feed.next_poll),
+                "consecutive_errors": feed.consecutive_errors,
+                "entries": feed.entries_seen,
+            }
+            for feed in self.list_feeds()
+        ]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
