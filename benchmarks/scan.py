@@ -102,12 +102,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--feeds", type=int, default=400)
     parser.add_argument("--reader", action="store_true", help="also time lemon24/reader")
+    parser.add_argument("--build", metavar="DIR", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.build:
+        print(build_feeds(Path(args.build), args.feeds))
+        return
     with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
         work = Path(tmp)
         (work / "feeds").mkdir()
-        items = build_feeds(work / "feeds", args.feeds)
+        # Built in a child so this process stays small: a child's peak RSS includes what it
+        # inherited at fork, so the scanner and reader are started from a lean parent.
+        built = subprocess.run(
+            [sys.executable, __file__, "--feeds", str(args.feeds), "--build", str(work / "feeds")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        items = int(built.stdout.strip())
         portfile = work / "port"
         server = subprocess.Popen(
             [

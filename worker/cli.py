@@ -59,13 +59,12 @@ def opened_store(settings: Settings) -> Iterator[Any]:
 
     store = open_store(settings.storage.url)
     try:
-        for feed in settings.feeds:
-            store.upsert_feed(
-                feed.url,
-                name=feed.name,
-                interval_seconds=int(feed.interval) if feed.interval else None,
-                source="config",
-            )
+        store.sync_config_feeds(
+            [
+                (feed.url, feed.name, int(feed.interval) if feed.interval else None)
+                for feed in settings.feeds
+            ]
+        )
         yield store
     finally:
         store.close()
@@ -102,14 +101,12 @@ def cli() -> None:
 def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool) -> None:
     """One pass: poll due feeds, store new entries, detect and extract, report stories."""
     from worker.engine import Engine
-    from worker.gazetteer import Gazetteer
     from worker.scan import FeedOutcome, run_scan
 
     settings = setup(config_path, debug)
-    engine = Engine(
-        Gazetteer.default().with_extra(settings.gazetteer.actors),
-        threshold=settings.detect.threshold,
-    )
+    engine = Engine(threshold=settings.detect.threshold, extra_actors=settings.gazetteer.actors)
+    if settings.gazetteer.actors:
+        _ = engine.gazetteer  # a bad [[gazetteer.actors]] entry stops here, before any polling
     with opened_store(settings) as store, progress_bar("Scanning") as bar:
         task = bar.add_task("", total=None)
 
@@ -164,7 +161,6 @@ def check(
     """Analyse one article: a URL, a local text/HTML/RSS/JSONL file, or - for stdin."""
     from worker.check import load_entries
     from worker.engine import Engine
-    from worker.gazetteer import Gazetteer
     from worker.timeparse import parse_timestamp
 
     settings = setup(config_path, debug)
@@ -175,10 +171,7 @@ def check(
     entries = load_entries(
         source, settings=settings, title=title, published=when, source_name=source_name
     )
-    engine = Engine(
-        Gazetteer.default().with_extra(settings.gazetteer.actors),
-        threshold=settings.detect.threshold,
-    )
+    engine = Engine(threshold=settings.detect.threshold, extra_actors=settings.gazetteer.actors)
     for entry in entries:
         story = engine.analyse(entry).to_dict()
         if as_json:
@@ -205,16 +198,12 @@ def eval_command(
     """Score detection and extraction against labelled records (JSONL)."""
     from worker.engine import Engine
     from worker.evaluate import evaluate, load_for_eval, mistakes
-    from worker.gazetteer import Gazetteer
 
     settings = setup(config_path, debug)
     records = load_for_eval(file, include_borderline=include_borderline)
     if not records:
         raise InputError(f"{file}: no labelled records to score")
-    engine = Engine(
-        Gazetteer.default().with_extra(settings.gazetteer.actors),
-        threshold=settings.detect.threshold,
-    )
+    engine = Engine(threshold=settings.detect.threshold, extra_actors=settings.gazetteer.actors)
     with progress_bar("Scoring") as bar:
         task = bar.add_task("", total=len(records))
         result, pairs = evaluate(records, engine, progress=lambda n: bar.update(task, completed=n))

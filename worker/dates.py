@@ -98,7 +98,8 @@ _SINCE_BEFORE = re.compile(r"\b(?i:since|ever since)\s+(?:(?i:the|early|late|mid
 _FUTURE_CUE = (
     r"will|won't|wont|'ll|’ll|shall|would|is to|are to|set to|is due|are due|scheduled|slated|"
     r"expected|poised|plans? to|planned for|planning to|aims? to|intends? to|going to|upcoming|"
-    r"next|coming|starts|begins|takes effect|expires|resumes|kicks off|convenes|"
+    r"next|coming|starts|begins|starting|beginning|takes effect|expires|resumes|kicks off|"
+    r"convenes|"
     r"to (?:start|begin|meet|hold|resume|take effect|take place|visit|travel|sign|host|open|"
     r"launch|expire|end|vote|arrive|attend|convene|gather|announce|present|deliver|speak|"
     r"address|release|free|swap|exchange|hand over|talk|hold talks|come into force|last|"
@@ -342,7 +343,9 @@ def _last_cue(before: str) -> str | None:
         elif cue.group("future"):
             last = "future"
         elif cue.group("past").lower() not in _NOT_PAST_ED:
-            last = "past"
+            # "to be freed Friday", "will be signed on Monday": a passive after "be" is ahead
+            prefix = before[: cue.start()].rstrip().lower()
+            last = "future" if prefix.endswith(" be") or prefix == "be" else "past"
     return last
 
 

@@ -96,6 +96,7 @@ def evaluate(
 ) -> tuple[dict[str, Any], list[tuple[Record, dict[str, Any]]]]:
     """Run the engine over the records and score it; returns the figures and the pairs."""
     pairs: list[tuple[Record, dict[str, Any]]] = []
+    engine.warm_up()
     started = time.perf_counter()
     for index, record in enumerate(records, start=1):
         pairs.append((record, engine.analyse(record.entry).to_dict()))

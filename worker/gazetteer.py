@@ -76,6 +76,7 @@ class Conflict:
     primary: tuple[str, ...] = ()  # parties implied when only the conflict is named
     dyad: bool = True  # False: implied by a cue only, never by the two sides alone
     allies: frozenset[str] = frozenset()  # backers of a side: never its mediators by appeal
+    defaults: frozenset[str] = frozenset()  # actors that, named alone, mean this conflict
 
     def side_of(self, actor: str) -> int | None:
         """0 or 1 when ``actor`` is on a side of this conflict, else None."""
@@ -266,6 +267,7 @@ def _load_conflicts(data: Mapping[str, Any]) -> list[Conflict]:
                 primary=tuple(primary),
                 dyad=bool(raw.get("dyad", True)),
                 allies=frozenset(_str_list(raw.get("allies"), f"{where}.allies")),
+                defaults=frozenset(_str_list(raw.get("defaults"), f"{where}.defaults")),
             )
         )
     return out
@@ -301,13 +303,28 @@ def _copy_spec(spec: _Spec) -> _Spec:
 _CUE_SEP = re.compile(r"[\s\-‐‑–—]+")
 
 
-def _cue_pattern(cue: str) -> str:
-    parts = [
-        re.escape(_KEY_APOS.sub("'", p)).replace("'", f"[{_APOSTROPHES}]")
-        for p in _CUE_SEP.split(cue.strip())
-        if p
-    ]
-    return r"[\s\-‐‑–—]+".join(parts)
+def _cue_key(cue: str) -> str:
+    """Lookup form of a phrase: lower case, separators collapsed, straight apostrophes."""
+    return " ".join(p for p in _CUE_SEP.split(_KEY_APOS.sub("'", cue.strip().lower())) if p)
+
+
+def _phrase_regex(keys: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive trie pattern over phrases given by their ``_cue_key``."""
+    trie = _Trie()
+    for key in keys:
+        atoms: list[str] = []
+        for ch in key:
+            if ch == " ":
+                atoms.append(r"[\s\-‐‑–—]+")
+            elif ch == "'":
+                atoms.append(f"[{_APOSTROPHES}]")
+            else:
+                atoms.append(re.escape(ch))
+        if atoms:
+            trie.add(atoms)
+    if not trie.children:
+        return None
+    return re.compile(r"(?<!\w)(?:" + trie.pattern() + r")(?!\w)", re.IGNORECASE)
 
 
 class Gazetteer:
@@ -323,22 +340,17 @@ class Gazetteer:
             trie.add(_atoms(form))
         self._regex = re.compile(r"(?<!\w)(?:" + trie.pattern() + r")(?!\w)")
         self._conflicts = tuple(spec.conflicts)
-        self._cue_regex: list[re.Pattern[str] | None] = [
-            re.compile(
-                r"(?<!\w)(?:" + "|".join(_cue_pattern(c) for c in conflict.cues) + r")(?!\w)",
-                re.IGNORECASE,
-            )
-            if conflict.cues
-            else None
-            for conflict in self._conflicts
-        ]
-        regions = sorted({_key(r) for r in spec.regions}, key=lambda s: (-len(s), s))
-        self._region_regex = (
-            re.compile(r"(?<!\w)(?:" + "|".join(_cue_pattern(r) for r in regions) + r")(?!\w)")
-            if regions
-            else None
-        )
-        self._region_names = {_key(r).lower(): r for r in spec.regions}
+        # One pattern over every cue (longest first); a matched cue maps back to the
+        # conflicts that list it.
+        self._cue_owners: dict[str, list[int]] = {}
+        for index, conflict in enumerate(self._conflicts):
+            for cue in conflict.cues:
+                owners = self._cue_owners.setdefault(_cue_key(cue), [])
+                if index not in owners:
+                    owners.append(index)
+        self._cue_regex = _phrase_regex(self._cue_owners)
+        self._region_names = {_cue_key(r): r for r in reversed(spec.regions)}
+        self._region_regex = _phrase_regex(self._region_names)
 
     def _claim(self, surface: str, target: _Target, *, override: bool = False) -> None:
         for form in _variants(surface):
@@ -360,8 +372,6 @@ class Gazetteer:
             "person": 5,
         }
         for surface, claims in spec.surfaces.items():
-            # Later claims (user extensions) override; among packaged data, the
-            # strongest kind of claim wins ("Georgia" the name over anything else).
             # The last actor to claim a surface keeps it (user extensions come last);
             # among its claims, the strongest kind wins ("name" over "capital").
             actor = claims[-1][0]
@@ -482,19 +492,18 @@ class Gazetteer:
             return []
         out = []
         for match in self._region_regex.finditer(text):
-            name = self._region_names.get(_key(match.group(0)).lower(), match.group(0))
+            name = self._region_names.get(_cue_key(match.group(0)), match.group(0))
             out.append((name, match.start(), match.end()))
         return out
 
     def cue_positions(self, text: str) -> dict[str, int]:
         """For each conflict named by a cue in ``text``: the offset of its first cue."""
         found: dict[str, int] = {}
-        for conflict, regex in zip(self._conflicts, self._cue_regex, strict=True):
-            if regex is None:
-                continue
-            match = regex.search(text)
-            if match is not None:
-                found[conflict.name] = match.start()
+        if self._cue_regex is None:
+            return found
+        for match in self._cue_regex.finditer(text):
+            for index in self._cue_owners.get(_cue_key(match.group(0)), ()):
+                found.setdefault(self._conflicts[index].name, match.start())
         return found
 
     def conflicts_in(self, text: str, actors: Iterable[str]) -> list[Conflict]:
@@ -507,9 +516,7 @@ class Gazetteer:
         """
         ranked = list(dict.fromkeys(actors))
         present = set(ranked)
-        first_pos: dict[str, int] = {}
-        for mention in self.mentions(text):
-            first_pos.setdefault(mention.actor, mention.start)
+        first_pos: dict[str, int] | None = None
         cue_at = self.cue_positions(text)
         far = len(text) + 1
         scored: list[tuple[int, int, int, Conflict]] = []
@@ -521,6 +528,10 @@ class Gazetteer:
             if not dyad and cue is None:
                 continue
             if dyad:
+                if first_pos is None:
+                    first_pos = {}
+                    for mention in self.mentions(text):
+                        first_pos.setdefault(mention.actor, mention.start)
                 pos_a = min(first_pos.get(x, far + ranked.index(x)) for x in a)
                 pos_b = min(first_pos.get(x, far + ranked.index(x)) for x in b)
                 dyad_pos = max(pos_a, pos_b)

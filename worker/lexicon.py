@@ -1,7 +1,7 @@
 """The mediation lexicon: settlement, facilitation, appeal, rejection and negative-context cues.
 
 The vocabulary lives in ``worker/data/lexicon.toml`` (read once, via importlib.resources);
-this module compiles it into one alternation so a text is scanned in a single pass::
+this module compiles it so a text is scanned in a single left-to-right pass::
 
     lexicon = Lexicon.default()
     for cue in lexicon.scan("Qatar brokers a truce in Gaza"):
@@ -13,6 +13,11 @@ trade, climate... stories; ``term.domain`` names which), ``settle`` (ceasefire, 
 prisoner swap, restore ties), ``facilitate`` (broker, mediate, envoy, talks in Doha),
 ``process`` (talks, negotiations: weak on their own), ``appeal`` (call for, urge),
 ``reject`` (reject, collapse, violate) and ``conflict`` (war, rebels; rivals, tensions).
+
+``Lexicon.extended(terms, venues=...)`` adds user terms (config) to the packaged ones;
+``Lexicon.may_matter(text)`` is a cheap test that a text holds any gating cue at all.
+Scanning is fast because each pattern is indexed by the first letters it can start with
+(derived from the parsed regex) and each gating pattern by a substring every match holds.
 
 ``Lexicon.event_pattern(event)`` gives a compiled pattern per contract event type
 (``ceasefire``, ``proposal``, ``agreement``, ``offer``, ``envoy``, ``appeal``, ``rejection``,
@@ -70,18 +75,24 @@ class Cue:
     text: str
 
 
+# Typographic apostrophes and dashes read as their ASCII forms (one character each).
+_TYPOGRAPHY = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "–": "-", "—": "-", "‐": "-", "‑": "-"})
+
+
 def _lower_same_length(text: str) -> str:
     """Lower-case ``text`` keeping every offset valid (rare characters are left alone)."""
     lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    return "".join(ch if len(low := ch.lower()) != 1 else low for ch in text)
+    if len(lowered) != len(text):
+        lowered = "".join(ch if len(low := ch.lower()) != 1 else low for ch in text)
+    return lowered.translate(_TYPOGRAPHY)
 
 
-_PREFIX = 4  # dispatch on up to this many leading word characters
+_PREFIX = 5  # dispatch on up to this many leading word characters
 _GATE = 12  # gate substrings are up to this long
+_OPEN = "\x00"  # marks a partial prefix: the match goes on with something not enumerated
+_SHORT_HEAD = 3  # gate keys whose first word is shorter than _PREFIX are indexed by this many
 _MAX_PREFIXES = 20000
-_TOKEN = re.compile(r"\b(\w{1,4})")
+_TOKEN = re.compile(r"\b(\w{1,5})")
 _NON_WORD = re.compile(r"\W")
 _NON_WORDS = re.compile(r"[\W_]+")
 
@@ -161,7 +172,9 @@ def _prefixes(items: Any, size: int, *, partial: bool = False) -> set[str] | Non
             break
         tails = _item_prefixes(op, value, size)
         if tails is None:
-            return heads if partial and "" not in heads else None
+            if not partial or "" in heads:
+                return None
+            return {h if len(h) >= size else h + _OPEN for h in heads}
         heads = _extend(heads, tails, size)
         if heads is None:
             return None
@@ -169,95 +182,14 @@ def _prefixes(items: Any, size: int, *, partial: bool = False) -> set[str] | Non
 
 
 # Frequent words make poor gate keys: a gating phrase is keyed on its rarest-looking word.
-_COMMON = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "as",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "has",
-        "have",
-        "had",
-        "will",
-        "would",
-        "can",
-        "could",
-        "may",
-        "might",
-        "must",
-        "should",
-        "this",
-        "that",
-        "these",
-        "those",
-        "its",
-        "their",
-        "his",
-        "her",
-        "our",
-        "your",
-        "it",
-        "he",
-        "she",
-        "they",
-        "we",
-        "you",
-        "not",
-        "no",
-        "new",
-        "more",
-        "most",
-        "over",
-        "after",
-        "before",
-        "about",
-        "into",
-        "than",
-        "then",
-        "also",
-        "just",
-        "only",
-        "back",
-        "last",
-        "take",
-        "make",
-        "made",
-        "come",
-        "plan",
-        "play",
-        "free",
-        "want",
-        "seek",
-        "step",
-        "stop",
-        "end",
-        "hand",
-        "push",
-        "chan",
-        "will",
-        "tell",
-        "say",
-        "says",
-        "said",
-    ]
+_COMMON_WORDS = (
+    "the a an and or of to in on at by for from with as is are was were be been has have had "
+    "will would can could may might must should this that these those its their his her our "
+    "your it he she they we you not no new more most over after before about into than then "
+    "also just only back last take make made come plan play free want seek step stop end hand "
+    "push tell say says said war deal agreement between border trade down"
 )
+_COMMON = frozenset(_COMMON_WORDS.split())
 
 
 def _ends_non_word(items: Any) -> bool:
@@ -307,19 +239,37 @@ def _parse(fragment: str) -> list[Any] | None:
         return None
 
 
-def _prefix_set(fragment: str) -> set[str] | None:
-    """Dispatch keys of ``fragment``: the word characters (at most ``_PREFIX``) a match can
-    start with, cut at the first non-word character; None when they cannot be told.
+def _prefix_set(fragment: str) -> tuple[int, set[str]] | None:
+    """Dispatch keys of ``fragment``: (size, keys), the word characters (at most ``size``)
+    a match can start with, cut at the first non-word character; None when they cannot be
+    told. A key shorter than ``size`` is a whole word; one of ``size`` characters starts one.
 
     Only a speed-up: a fragment whose keys are unknown is tried at every word.
     """
     items = _parse(fragment)
-    return None if items is None else _keys_of(_prefixes(items, _PREFIX))
+    if items is None:
+        return None
+    for size in range(_PREFIX, 1, -1):
+        keys = _keys_of(_prefixes(items, size))
+        if keys is not None:
+            return size, keys
+    return None
 
 
 def _gate_form(text: str) -> str:
     """Text as the gate sees it: lower case, every run of non-word characters one space."""
     return _NON_WORDS.sub(" ", text.lower())
+
+
+def _gate_key(prefix: str) -> str:
+    """A prefix of a match in gate form; a whole match ending in a letter gets the space
+    that must follow it (the gate puts one at the end of every text too)."""
+    if prefix.endswith(_OPEN):
+        return _gate_form(prefix[:-1])
+    form = _gate_form(prefix)
+    if len(prefix) < _GATE and form[-1:].isalnum():
+        form += " "
+    return form
 
 
 def _gate_set(fragment: str) -> set[str] | None:
@@ -328,23 +278,34 @@ def _gate_set(fragment: str) -> set[str] | None:
     items = _parse(fragment)
     if items is None:
         return None
-    best: tuple[tuple[int, int, int], set[str]] | None = None
+    best: tuple[tuple[int, int, int, int], set[str]] | None = None
     for index in range(len(items)):
         found = _prefixes(items[index:], _GATE, partial=True)
         if not found or "" in found:
             continue
         lead = " " if index == 0 or _word_starts_at(items, index) else ""
-        keys = {lead + _gate_form(key) for key in found}
+        keys = {lead + _gate_key(key) for key in found}
         if any(not key.strip() for key in keys):
             continue
+        words = {key.split()[0] for key in keys}
         rank = (
-            -sum(key.strip() in _COMMON for key in keys),
-            min(min(len(key.strip()) for key in keys), 5),
-            -len(keys),
+            int(bool(lead)),  # a whole word can be looked up by its head; a word part cannot
+            -sum(word in _COMMON for word in words),
+            min(min(len(word) for word in words), 5),
+            -len(words),
         )
         if best is None or rank > best[0]:
             best = (rank, keys)
     return None if best is None else best[1]
+
+
+@cache
+def _packaged_data() -> dict[str, Any]:
+    source = resources.files("worker.data").joinpath("lexicon.toml")
+    try:
+        return tomllib.loads(source.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:  # pragma: no cover - packaging error
+        raise ConfigError(f"cannot read the packaged lexicon: {exc}") from exc
 
 
 class Lexicon:
@@ -385,35 +346,49 @@ class Lexicon:
         entries.sort(key=lambda item: _PRIORITY[item[0].category])  # stable within a category
         self.terms: tuple[Term, ...] = tuple(term for term, _ in entries)
         self._groups: dict[str, Term] = {}
-        starts: list[list[tuple[str, set[str] | None]]] = []
+        starts: list[list[tuple[str, tuple[int, set[str]] | None]]] = []
         for index, (term, fragments) in enumerate(entries):
             self._groups[f"t{index}"] = term
             starts.append([(fragment, _prefix_set(fragment)) for fragment in fragments])
         # dispatch key (first word characters) -> indices of the fragments that can start so
         self._fragments: list[tuple[int, str]] = []  # (term index, fragment), priority order
         by_key: dict[str, set[int]] = {}
+        by_head: dict[int, dict[str, set[int]]] = {}  # keys shorter than _PREFIX: word heads
         wild: set[int] = set()
         gate_keys: set[str] = set()
         gate_wild = False
         for term_index, group in enumerate(starts):
             gating = self.terms[term_index].gate
-            for fragment, keys in group:
+            for fragment, found in group:
                 fragment_index = len(self._fragments)
                 self._fragments.append((term_index, fragment))
-                if keys is None:
+                if found is None:
                     wild.add(fragment_index)
-                    gate_wild = gate_wild or gating
-                    continue
-                for key in keys:
-                    by_key.setdefault(key, set()).add(fragment_index)
+                else:
+                    size, keys = found
+                    for key in keys:
+                        table = by_key if len(key) < size or size == _PREFIX else None
+                        if table is None:
+                            table = by_head.setdefault(size, {})
+                        table.setdefault(key, set()).add(fragment_index)
                 if gating:
                     word_keys = _gate_set(fragment)
                     if word_keys is None:
                         gate_wild = True
                     else:
                         gate_keys.update(word_keys)
+        # A token's set also holds the fragments keyed on a head of it.
+        for key, members in by_key.items():
+            for size, table in by_head.items():
+                if len(key) >= size:
+                    members |= table.get(key[:size], set())
         self._wild = frozenset(wild)
         self._by_key = {key: frozenset(found | wild) for key, found in by_key.items()}
+        self._by_head = [
+            (size, {key: frozenset(found | wild) for key, found in table.items()})
+            for size, table in sorted(by_head.items(), reverse=True)
+        ]
+        self._compiled: dict[frozenset[int], re.Pattern[str]] = {}
         # Gate substrings: drop any that contains a shorter one (it can add nothing).
         ordered = sorted(gate_keys, key=len)
         minimal: list[str] = []
@@ -421,16 +396,19 @@ class Lexicon:
             if not any(shorter in key for shorter in minimal):
                 minimal.append(key)
         self._gate: tuple[str, ...] | None = None if gate_wild else tuple(minimal)
-        # Keys that begin a word are indexed by the head (first <= 4 letters) of that word,
+        # Keys that begin a word are indexed by the head (first letters) of that word,
         # so a text only tries the keys whose head it has; the others are always tried.
-        self._gate_loose = tuple(k for k in minimal if not k.startswith(" "))
-        self._gate_index: dict[str, list[str]] = {}
+        loose: list[str] = []
+        heads: dict[int, dict[str, list[str]]] = {}
         for key in minimal:
-            if key.startswith(" "):
-                word = key[1:].split(" ", 1)[0]
-                self._gate_index.setdefault(word[:4], []).append(key)
-        self._gate_sizes = tuple(sorted({len(head) for head in self._gate_index}))
-        self._compiled: dict[frozenset[int], re.Pattern[str]] = {}
+            word = key[1:].split(" ", 1)[0] if key.startswith(" ") else ""
+            size = _PREFIX if len(word) >= _PREFIX else _SHORT_HEAD
+            if len(word) >= size:
+                heads.setdefault(size, {}).setdefault(word[:size], []).append(key)
+            else:
+                loose.append(key)
+        self._gate_loose = tuple(loose)
+        self._gate_index = tuple(sorted(heads.items(), reverse=True))
         by_event: dict[str, list[str]] = {}
         by_category: dict[str, list[str]] = {}
         for term, fragments in entries:
@@ -451,12 +429,20 @@ class Lexicon:
     @cache
     def default(cls) -> Lexicon:
         """The packaged lexicon (``worker/data/lexicon.toml``), loaded and compiled once."""
-        source = resources.files("worker.data").joinpath("lexicon.toml")
-        try:
-            text = source.read_text(encoding="utf-8")
-        except OSError as exc:  # pragma: no cover - packaging error
-            raise ConfigError(f"cannot read the packaged lexicon: {exc}") from exc
-        return cls.from_toml(text)
+        return cls.from_mapping(_packaged_data())
+
+    @classmethod
+    def extended(
+        cls, terms: Sequence[Mapping[str, Any]] = (), *, venues: Sequence[str] = ()
+    ) -> Lexicon:
+        """The packaged lexicon plus user ``[[term]]`` tables and venues (from the config)."""
+        data = _packaged_data()
+        return cls.from_mapping(
+            {
+                "venues": [*data.get("venues", []), *venues],
+                "term": [*data.get("term", []), *(dict(t) for t in terms)],
+            }
+        )
 
     @classmethod
     def from_toml(cls, text: str) -> Lexicon:
@@ -522,18 +508,22 @@ class Lexicon:
         """
         if self._gate is None:
             return True
-        form = " " + _gate_form(text)
+        form = " " + _gate_form(text) + " "
         if any(key in form for key in self._gate_loose):
             return True
         words = form.split()
-        heads = {word[:size] for word in words for size in self._gate_sizes}
-        index = self._gate_index
-        return any(key in form for head in heads.intersection(index) for key in index[head])
+        for size, table in self._gate_index:
+            heads = {word[:size] for word in words}
+            for head in heads.intersection(table):
+                if any(key in form for key in table[head]):
+                    return True
+        return False
 
     def scan(self, text: str) -> list[Cue]:
         """Every cue in ``text``, left to right, non-overlapping (case-insensitive)."""
         lowered = _lower_same_length(text)
         by_key = self._by_key
+        by_head = self._by_head
         wild = self._wild
         groups = self._groups
         compiled = self._compiled
@@ -543,7 +533,15 @@ class Lexicon:
             start = token.start()
             if start < resume:
                 continue
-            candidates = by_key.get(token.group(1), wild)
+            key = token.group(1)
+            candidates = by_key.get(key)
+            if candidates is None:
+                for size, table in by_head:
+                    found = table.get(key[:size]) if len(key) >= size else None
+                    if found:
+                        candidates = found if candidates is None else candidates | found
+                if candidates is None:
+                    candidates = wild
             if not candidates:
                 continue
             pattern = compiled.get(candidates) or self._pattern_for(candidates)
@@ -553,6 +551,16 @@ class Lexicon:
             resume = match.end()
             cues.append(Cue(groups[match.lastgroup], start, resume, text[start:resume]))
         return cues
+
+    @property
+    def fully_indexed(self) -> bool:
+        """Whether every pattern got dispatch keys and the gate is active (the fast path).
+
+        A pattern whose start cannot be enumerated (say one opening with ``\\w+``) is tried
+        at every word, and a gating pattern without a required substring disables the gate:
+        both still work, only slower.
+        """
+        return not self._wild and self._gate is not None
 
     def event_pattern(self, event: str) -> re.Pattern[str] | None:
         """A case-insensitive pattern for the cues that suggest ``event``, if any."""

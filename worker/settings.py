@@ -73,6 +73,10 @@ class DetectSettings(_Section):
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
+class ScanSettings(_Section):
+    processes: int | None = Field(default=None, ge=0, le=64)  # None: auto (large passes only)
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "warning"
     json_format: bool = Field(default=False, alias="json")
@@ -105,6 +109,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     detect: DetectSettings = DetectSettings()
+    scan: ScanSettings = ScanSettings()
     log: LogSettings = LogSettings()
     feeds: tuple[FeedSettings, ...] = ()
     channels: tuple[ChannelSettings, ...] = ()

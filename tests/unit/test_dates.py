@@ -35,6 +35,10 @@ CASES: list[tuple[str, dt.datetime, list[tuple[str, bool]]]] = [
         [("2023-11-21", False), ("2023-11-24", True)],
     ),
     ("Saudi Arabia and Iran agreed on Friday to restore ties", SAT, [("2023-03-10", False)]),
+    # A passive after "be" and "starting" look ahead; "have been freed" looks back.
+    ("Thirteen hostages are to be freed Friday under the deal", WED, [("2023-11-24", True)]),
+    ("The pause starting Friday at noon will last four days", WED, [("2023-11-24", True)]),
+    ("Ten prisoners have been freed Monday in the swap", WED, [("2023-11-20", False)]),
     ("The Russian ceasefire began Friday at noon Moscow time", SAT, [("2023-03-10", False)]),
     # Weekday equal to the publication weekday: that same day, past or scheduled.
     ("Xi and Zelensky spoke by phone on Wednesday", WED, [("2023-11-22", False)]),

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import shared_path
 from worker.errors import ParseError
 from worker.models import Entry
 from worker.parse import ParsedFeed, find_feed_links, parse_feed
 
 FEEDS = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 FETCHED_AT = datetime(2023, 11, 28, 12, 0, tzinfo=UTC)
 
 
@@ -447,9 +447,7 @@ _HEADER = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.M)
 
 @pytest.mark.shared_data
 def test_feedparser_suite_never_crashes() -> None:
-    root = SHARED / "feedparser-tests"
-    if not root.is_dir():
-        pytest.skip(f"{root} is absent (the shared data set is not mounted)")
+    root = shared_path("data", "feedparser-tests")
     files = sorted(p for p in root.rglob("*") if p.is_file())
     assert len(files) > 1000
     parsed = errors = with_entries = 0

@@ -16,6 +16,9 @@ Adding a revision: copy the newest file in ``migrations/versions/``, give it the
 ``revision`` id and ``down_revision`` = the previous id, write ``upgrade``/``downgrade``
 (use ``op.batch_alter_table`` for column changes so SQLite works), and update
 ``schema.py`` to match; ``tests/integration/store`` checks that schema and migrations agree.
+Prefer plain ``op.add_column``/``op.drop_column``/``op.create_index`` where SQLite's
+ALTER TABLE can do the job (see 0003): a batch *recreate* of ``feeds`` drops the old
+table, and with ``foreign_keys=ON`` that DROP cascades and deletes every entry.
 """
 
 from __future__ import annotations

@@ -7,14 +7,21 @@ so a retried task never stores anything twice). Every database failure surfaces 
 
 Rules worth knowing:
 
+- A feed is found by its current ``url`` or by its ``original_url`` (the URL it was
+  first added under), so after a permanent redirect the old URL, as still written in the
+  config or typed by a user, reaches the moved feed (``upsert_feed``, ``get_feed``,
+  ``remove_feed``, ``sync_config_feeds``). A current-URL match wins over an original one.
 - ``upsert_feed`` merges: an existing feed keeps its poll state; only ``name`` and
   ``interval_seconds`` given as non-None overwrite. ``source`` is sticky towards
   ``"config"``: a feed named in the config stays a config feed when also added by a user.
+- ``sync_config_feeds`` applies the same merge to every config feed in one transaction,
+  writing only rows that are new or would change (unchanged config: one SELECT).
 - ``remove_feed`` deletes the feed and its entries but keeps its stories (they are the
   record of what was found and alerted); their ``entry_id`` becomes NULL.
 - ``record_poll`` keeps HTTP validators unless the poll was a successful 2xx (a 304 or an
   error keeps the old ones). A permanent redirect moves the feed to the new URL unless another feed
-  already has it; then the feed keeps its URL and the collision is recorded as its error.
+  already has it (as its current or original URL); then the feed keeps its URL and the
+  collision is recorded as its error. ``original_url`` never changes.
 - ``list_stories`` filters and orders by the story's ``published`` time, newest first.
 """
 
@@ -24,28 +31,40 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
-from worker.errors import InputError
+from worker.errors import InputError, StorageError
 from worker.models import Entry, Story
 from worker.store.failures import translated
-from worker.store.schema import entries, feeds, stories
+from worker.store.schema import UTCDateTime, entries, feeds, stories
 
 FeedSource = Literal["config", "user"]
 READ_ONLY = "peacewatch_read_only"  # execution option: SQLite plain BEGIN instead of IMMEDIATE
 MAX_ERROR_CHARS = 1000
+# PostgreSQL: config merges that write hold this transaction lock ("PWCONF" in ASCII), so
+# two processes starting at once never lock the same feed rows in opposite orders.
+CONFIG_SYNC_LOCK = 0x5057434F4E46
+UPSERT_ATTEMPTS = 3  # a concurrent insert or removal makes upsert_feed look again
+
+_T = TypeVar("_T")
+ConfigFeed = tuple[str, str | None, int | None]  # (url, name, interval_seconds)
 
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
-    """One feed as stored. Times are aware UTC; ``next_poll`` None means due now."""
+    """One feed as stored. Times are aware UTC; ``next_poll`` None means due now.
+
+    ``original_url`` is the URL the feed was first added under (``url`` differs from it
+    after a permanent redirect); None only for rows written outside this class.
+    """
 
     id: int
     url: str
+    original_url: str | None
     name: str | None
     interval_seconds: int | None
     source: FeedSource
@@ -117,42 +136,158 @@ class Store:
         *,
         now: datetime | None = None,
     ) -> FeedRow:
-        """Add the feed, or merge ``name``/``interval_seconds``/``source`` into it."""
-        if not url.strip():
-            raise InputError("a feed URL cannot be empty")
-        if interval_seconds is not None and interval_seconds <= 0:
-            raise InputError(f"feed interval must be positive, got {interval_seconds}s")
-        if source not in ("config", "user"):
-            raise InputError(f"feed source must be 'config' or 'user', got {source!r}")
+        """Add the feed, or merge ``name``/``interval_seconds``/``source`` into it.
+
+        ``url`` may be the feed's current or original URL; a new feed gets ``url`` as both.
+        """
+        _check_feed(url, interval_seconds, source)
+        with self.write() as conn:
+            return self._upsert(conn, url, name, interval_seconds, source, now or _utcnow())
+
+    def _upsert(
+        self,
+        conn: Connection,
+        url: str,
+        name: str | None,
+        interval_seconds: int | None,
+        source: FeedSource,
+        now: datetime,
+    ) -> FeedRow:
+        """``upsert_feed`` inside the caller's transaction (input already checked)."""
+        for _attempt in range(UPSERT_ATTEMPTS):
+            found = _find_feed_id(conn, url)
+            if found is not None:
+                values: dict[str, Any] = {"updated": now}
+                if name is not None:
+                    values["name"] = name
+                if interval_seconds is not None:
+                    values["interval_seconds"] = interval_seconds
+                if source == "config":
+                    values["source"] = "config"
+                stmt = (
+                    feeds.update().where(feeds.c.id == found).values(**values).returning(*feeds.c)
+                )
+            else:
+                # DO NOTHING on any unique key: a feed inserted (or moved onto this
+                # URL) since the lookup is found by the next attempt and merged into.
+                stmt = (
+                    self._insert(conn, feeds)
+                    .values(
+                        url=url,
+                        original_url=url,
+                        name=name,
+                        interval_seconds=interval_seconds,
+                        source=source,
+                        created=now,
+                        updated=now,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(*feeds.c)
+                )
+            row = conn.execute(stmt).mappings().first()
+            if row is not None:
+                return FeedRow.from_row(row)
+        raise StorageError(
+            f"cannot write to store {self.url}: feed {url} kept changing under concurrent "
+            f"writers ({UPSERT_ATTEMPTS} attempts)"
+        )
+
+    def sync_config_feeds(
+        self, items: Sequence[ConfigFeed], *, now: datetime | None = None
+    ) -> None:
+        """Merge the config file's feeds, ``(url, name, interval_seconds)`` each, in one go.
+
+        Same rules as ``upsert_feed(url, name, interval_seconds, source="config")`` for
+        every item in order (a URL may be a feed's current or original URL; None keeps the
+        stored value), but in ONE transaction that reads the feeds once and writes only
+        rows that are new or whose name, interval or source changes; ``updated`` moves
+        only on those. Bad input raises ``InputError`` before anything is written.
+        """
+        for url, _name, interval_seconds in items:
+            _check_feed(url, interval_seconds, "config")
+        if not items:
+            return
         now = now or _utcnow()
         with self.write() as conn:
-            stmt = self._insert(conn, feeds).values(
-                url=url,
-                name=name,
-                interval_seconds=interval_seconds,
-                source=source,
-                created=now,
-                updated=now,
-            )
-            excluded = stmt.excluded
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[feeds.c.url],
-                set_={
-                    "name": sa.func.coalesce(excluded.name, feeds.c.name),
-                    "interval_seconds": sa.func.coalesce(
-                        excluded.interval_seconds, feeds.c.interval_seconds
+            stored = conn.execute(
+                sa.select(
+                    feeds.c.id,
+                    feeds.c.url,
+                    feeds.c.original_url,
+                    feeds.c.name,
+                    feeds.c.interval_seconds,
+                    feeds.c.source,
+                )
+            ).all()
+            by_url = {row.url: row.id for row in stored}
+            by_original = {row.original_url: row.id for row in stored if row.original_url}
+            current = {row.id: (row.name, row.interval_seconds, row.source) for row in stored}
+            wanted: dict[int, tuple[str | None, int | None, str]] = {}
+            new: dict[str, tuple[str | None, int | None]] = {}
+            for url, name, interval_seconds in items:
+                feed_id = by_url.get(url, by_original.get(url))
+                if feed_id is None:
+                    old_name, old_interval = new.get(url, (None, None))
+                    new[url] = (_or(name, old_name), _or(interval_seconds, old_interval))
+                else:
+                    old_name, old_interval, _source = wanted.get(feed_id, current[feed_id])
+                    wanted[feed_id] = (
+                        _or(name, old_name),
+                        _or(interval_seconds, old_interval),
+                        "config",
+                    )
+            changed = [
+                {"b_id": feed_id, "b_name": n, "b_interval": i, "b_updated": now}
+                for feed_id, (n, i, src) in wanted.items()
+                if (n, i, src) != current[feed_id]
+            ]
+            if (changed or new) and conn.dialect.name == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(CONFIG_SYNC_LOCK)))
+            if changed:
+                # coalesce again in SQL: a value written since the SELECT is kept where
+                # the config says nothing, as upsert_feed would
+                conn.execute(
+                    feeds.update()
+                    .where(feeds.c.id == sa.bindparam("b_id"))
+                    .values(
+                        name=sa.func.coalesce(sa.bindparam("b_name", type_=sa.Text), feeds.c.name),
+                        interval_seconds=sa.func.coalesce(
+                            sa.bindparam("b_interval", type_=sa.Integer),
+                            feeds.c.interval_seconds,
+                        ),
+                        source="config",
+                        updated=sa.bindparam("b_updated", type_=UTCDateTime()),
                     ),
-                    "source": sa.case(
-                        (excluded.source == "config", "config"), else_=feeds.c.source
-                    ),
-                    "updated": excluded.updated,
-                },
-            ).returning(*feeds.c)
-            return FeedRow.from_row(conn.execute(stmt).mappings().one())
+                    changed,
+                )
+            if new:
+                # DO NOTHING on any unique key (url or original_url): on PostgreSQL a feed
+                # another process added since the SELECT is merged into just below.
+                stmt = self._insert(conn, feeds).on_conflict_do_nothing().returning(feeds.c.url)
+                rows = [
+                    {
+                        "url": url,
+                        "original_url": url,
+                        "name": name,
+                        "interval_seconds": interval_seconds,
+                        "source": "config",
+                        "created": now,
+                        "updated": now,
+                    }
+                    for url, (name, interval_seconds) in new.items()
+                ]
+                inserted = set(conn.execute(stmt, rows).scalars())
+                for url, (name, interval_seconds) in new.items():
+                    if url not in inserted:
+                        self._upsert(conn, url, name, interval_seconds, "config", now)
 
     def get_feed(self, url: str) -> FeedRow | None:
+        """The feed whose current or original URL is ``url``."""
         with self.read() as conn:
-            row = conn.execute(sa.select(feeds).where(feeds.c.url == url)).mappings().first()
+            feed_id = _find_feed_id(conn, url)
+            if feed_id is None:
+                return None
+            row = conn.execute(sa.select(feeds).where(feeds.c.id == feed_id)).mappings().first()
         return FeedRow.from_row(row) if row else None
 
     def get_feed_by_id(self, feed_id: int) -> FeedRow | None:
@@ -167,9 +302,10 @@ class Store:
         return [FeedRow.from_row(row) for row in rows]
 
     def remove_feed(self, url: str) -> bool:
-        """Delete the feed and its entries (stories stay, unlinked). False if unknown."""
+        """Delete the feed (by current or original URL) and its entries; stories stay,
+        unlinked. False if unknown."""
         with self.write() as conn:
-            feed_id = conn.execute(sa.select(feeds.c.id).where(feeds.c.url == url)).scalar()
+            feed_id = _find_feed_id(conn, url)
             if feed_id is None:
                 return False
             feed_entries = sa.select(entries.c.id).where(entries.c.feed_id == feed_id)
@@ -244,12 +380,22 @@ class Store:
             return FeedRow.from_row(row)
 
     def _move_feed(self, conn: Connection, feed_id: int, new_url: str) -> str | None:
-        """Change the feed's URL; the error text if another feed already has ``new_url``."""
-        taken = conn.execute(sa.select(feeds.c.id).where(feeds.c.url == new_url)).scalar()
+        """Change the feed's URL; the error text if another feed already has ``new_url``
+        as its current or original URL (the two would then be one feed)."""
+        taken = conn.execute(
+            sa.select(feeds.c.id).where(_matches(new_url), feeds.c.id != feed_id).limit(1)
+        ).scalar()
         if taken is None:
             try:
                 with conn.begin_nested():
-                    conn.execute(feeds.update().where(feeds.c.id == feed_id).values(url=new_url))
+                    conn.execute(
+                        feeds.update()
+                        .where(feeds.c.id == feed_id)
+                        .values(
+                            url=new_url,
+                            original_url=sa.func.coalesce(feeds.c.original_url, feeds.c.url),
+                        )
+                    )
                 return None
             except sa.exc.IntegrityError:  # another process took the URL just now
                 pass
@@ -304,8 +450,8 @@ class Store:
 
     def save_stories(
         self, rows: Sequence[tuple[int | None, Story]], *, now: datetime | None = None
-    ) -> int:
-        """Store stories not stored before (by story id); return how many were new.
+    ) -> set[str]:
+        """Store stories not stored before (by story id); return the ids that were new.
 
         Each pair is (entry row id or None, story).
         """
@@ -328,14 +474,14 @@ class Store:
                 },
             )
         if not unique:
-            return 0
+            return set()
         with self.write() as conn:
             stmt = (
                 self._insert(conn, stories)
                 .on_conflict_do_nothing(index_elements=[stories.c.id])
                 .returning(stories.c.id)
             )
-            return len(conn.execute(stmt, list(unique.values())).all())
+            return {row[0] for row in conn.execute(stmt, list(unique.values())).all()}
 
     def list_stories(
         self, since: datetime | None, limit: int, label: str | None = "mediation"
@@ -373,6 +519,34 @@ class Store:
             }
             for feed in self.list_feeds()
         ]
+
+
+def _check_feed(url: str, interval_seconds: int | None, source: str) -> None:
+    if not url.strip():
+        raise InputError("a feed URL cannot be empty")
+    if interval_seconds is not None and interval_seconds <= 0:
+        raise InputError(f"feed interval must be positive, got {interval_seconds}s")
+    if source not in ("config", "user"):
+        raise InputError(f"feed source must be 'config' or 'user', got {source!r}")
+
+
+def _matches(url: str) -> sa.ColumnElement[bool]:
+    return sa.or_(feeds.c.url == url, feeds.c.original_url == url)
+
+
+def _find_feed_id(conn: Connection, url: str) -> int | None:
+    """The id of the feed at ``url`` now, else of the one first added as ``url``."""
+    found: int | None = conn.execute(
+        sa.select(feeds.c.id)
+        .where(_matches(url))
+        .order_by(sa.case((feeds.c.url == url, 0), else_=1), feeds.c.id)
+        .limit(1)
+    ).scalar()
+    return found
+
+
+def _or(value: _T | None, fallback: _T | None) -> _T | None:
+    return fallback if value is None else value
 
 
 def _utcnow() -> datetime:

@@ -6,7 +6,9 @@ changes a table, change it here too (``tests/integration/store`` checks both agr
 
 Tables::
 
-    feeds    one row per feed URL: schedule, HTTP validators, health
+    feeds    one row per feed: schedule, HTTP validators, health; ``url`` is where it is
+             polled now, ``original_url`` the URL it was first added under (they differ
+             after a permanent redirect; lookups by URL match either)
     entries  one row per (feed, entry key): what a feed has published, deduplicated
     stories  one row per story id: the analysed result; ``payload`` is the contract's
              story object, ``entry_id`` is nulled when the entry's feed is removed
@@ -70,6 +72,7 @@ feeds = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("url", sa.Text, nullable=False, unique=True),
+    sa.Column("original_url", sa.Text),  # added by revision 0003; set on every insert
     sa.Column("name", sa.Text),
     sa.Column("interval_seconds", sa.Integer),  # None: the configured default
     sa.Column("source", sa.String(16), nullable=False, server_default="user"),
@@ -86,6 +89,7 @@ feeds = sa.Table(
     sa.Column("updated", UTCDateTime, nullable=False),
     sa.CheckConstraint("source IN ('config', 'user')", name="source"),
     sa.Index(None, "next_poll"),  # added by revision 0002
+    sa.Index(None, "original_url", unique=True),  # added by revision 0003
 )
 
 entries = sa.Table(

@@ -167,9 +167,9 @@ def test_saving_stories_is_idempotent(
     store: Store, now: datetime, make_story: Callable[..., Story]
 ) -> None:
     one, two = make_story("s1"), make_story("s2")
-    assert store.save_stories([(None, one), (None, two), (None, one)]) == 2
-    assert store.save_stories([(None, two), (None, make_story("s3"))]) == 1
-    assert store.save_stories([]) == 0
+    assert store.save_stories([(None, one), (None, two), (None, one)]) == {one.id, two.id}
+    assert store.save_stories([(None, two), (None, make_story("s3"))]) == {"s3"}
+    assert store.save_stories([]) == set()
     assert {payload["id"] for payload in store.list_stories(None, 10)} == {"s1", "s2", "s3"}
 
 

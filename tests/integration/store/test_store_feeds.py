@@ -202,7 +202,9 @@ def test_permanent_redirect_moves_the_feed(store: Store, now: datetime) -> None:
         None,
         0,
     )
-    assert store.get_feed(A) is None
+    assert (feed.original_url, moved.original_url) == (A, A)
+    # the old URL still names the feed (the config file and users may keep using it)
+    assert store.get_feed(A) == moved
     assert store.get_feed(C) == moved
     # a redirect to where it already is changes nothing
     same = _poll(store, moved, now, status=200, new_url=C)

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from worker.errors import StorageError
-from worker.models import Story
+from worker.models import Entry, Story
 from worker.store import open_store
 from worker.store.db import create_engine
 from worker.store.migrate import alembic_config, current_revision, head_revision, upgrade
@@ -196,3 +196,127 @@ def test_database_from_a_newer_version_is_refused(store_url: str) -> None:
     with pytest.raises(StorageError, match="revision 9999") as caught:
         open_store(store_url)
     assert "\n" not in str(caught.value)
+
+
+def test_upgrade_from_0002_backfills_original_url_and_keeps_data(
+    store_url: str, now: datetime, make_story: Callable[..., Story]
+) -> None:
+    old, other = "https://old.example.org/feed", "https://other.example.org/rss"
+    engine = create_engine(store_url)
+    try:
+        upgrade(engine, "0002")
+        shown = make_story("story-before-0003")
+        with engine.begin() as conn:
+            assert "original_url" not in {c["name"] for c in sa.inspect(conn).get_columns("feeds")}
+            ids = [
+                conn.execute(
+                    feeds.insert()  # columns of revision 0002 only
+                    .values(url=url, name=name, etag='"v2"', created=now, updated=now)
+                    .returning(feeds.c.id)
+                ).scalar_one()
+                for url, name in ((old, "Old feed"), (other, None))
+            ]
+            entry_id = conn.execute(
+                entries.insert()
+                .values(
+                    feed_id=ids[0],
+                    entry_key="guid-0002",
+                    title="Envoys shuttle between capitals",
+                    summary="A mediator carried proposals back and forth.",
+                    published=now,
+                    fetched_at=now,
+                )
+                .returning(entries.c.id)
+            ).scalar_one()
+            conn.execute(
+                stories.insert().values(
+                    id=shown.id,
+                    entry_id=entry_id,
+                    title=shown.title,
+                    published=shown.published,
+                    label="mediation",
+                    score=0.5,
+                    payload=shown.to_dict(),
+                    created=now,
+                )
+            )
+    finally:
+        engine.dispose()
+
+    with open_store(store_url) as store:
+        found = {feed.url: feed for feed in store.list_feeds()}
+        assert {url: (f.id, f.original_url, f.name, f.etag) for url, f in found.items()} == {
+            old: (ids[0], old, "Old feed", '"v2"'),
+            other: (ids[1], other, None, '"v2"'),
+        }
+        assert store.list_stories(None, 10) == [shown.to_dict()]
+        # the stored entry still deduplicates
+        assert store.insert_entries(ids[0], [_entry_0002(now)], now) == []
+        # a migrated feed that moves is still reached by the config's old URL
+        store.record_poll(
+            ids[0],
+            now=now,
+            status=200,
+            etag=None,
+            last_modified=None,
+            error=None,
+            not_modified=False,
+            next_poll=now,
+            new_url="https://moved.example.org/feed",
+        )
+        store.sync_config_feeds([(old, "Renamed", 900)], now=now + timedelta(hours=1))
+        moved = store.get_feed(old)
+        assert moved is not None
+        assert (moved.id, moved.url, moved.name, moved.interval_seconds) == (
+            ids[0],
+            "https://moved.example.org/feed",
+            "Renamed",
+            900,
+        )
+        assert len(store.list_feeds()) == 2
+
+    assert _revision(store_url) == head_revision()
+    engine = create_engine(store_url)
+    try:
+        unique = {
+            index["name"]: bool(index["unique"])
+            for index in sa.inspect(engine).get_indexes("feeds")
+        }
+    finally:
+        engine.dispose()
+    assert unique.get("ix_feeds_original_url") is True
+
+
+def test_downgrade_from_0003_keeps_feeds_and_entries(store_url: str, now: datetime) -> None:
+    with open_store(store_url) as store:
+        feed = store.upsert_feed("https://kept.example.org/feed", name="Kept", now=now)
+        assert len(store.insert_entries(feed.id, [_entry_0002(now)], now)) == 1
+    engine = create_engine(store_url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0002")
+        with engine.connect() as conn:
+            assert current_revision(conn) == "0002"
+            columns = {c["name"] for c in sa.inspect(conn).get_columns("feeds")}
+            names = conn.execute(sa.text("SELECT name FROM feeds")).scalars().all()
+            count = conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar()
+    finally:
+        engine.dispose()
+    assert "original_url" not in columns
+    assert (names, count) == (["Kept"], 1)
+    with open_store(store_url) as store:  # and up again: backfilled once more
+        again = store.get_feed("https://kept.example.org/feed")
+        assert again is not None and (again.id, again.original_url) == (feed.id, feed.url)
+
+
+def _entry_0002(now: datetime) -> Entry:
+    return Entry(
+        key="guid-0002",
+        title="Envoys shuttle between capitals",
+        summary="A mediator carried proposals back and forth.",
+        published=now,
+        url=None,
+        content=None,
+    )
