@@ -83,7 +83,7 @@ reader = make_reader(db)
 if mode == "cold":
     for i in range(count):
         reader.add_feed(f"{base}/feed{i:04d}.xml")
-reader.update_feeds(workers=16)
+reader.update_feeds(workers=16, scheduled=False)
 print(sum(1 for _ in reader.get_entries()) if mode == "cold" else 0)
 """
 

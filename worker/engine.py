@@ -6,13 +6,13 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from worker.detect import detect
-from worker.extract import extract
-from worker.gazetteer import Gazetteer
 from worker.models import Entry, Facts, Story
+
+if TYPE_CHECKING:
+    from worker.gazetteer import Gazetteer
 
 _TRACKING = ("utm_", "at_", "fbclid", "gclid", "mc_", "cmpid", "ocid", "itid", "smid")
 
@@ -64,6 +64,8 @@ class Engine:
     @cached_property
     def gazetteer(self) -> Gazetteer:
         """Built on first use: compiling it takes a moment a scan of unchanged feeds can skip."""
+        from worker.gazetteer import Gazetteer
+
         base = self._given or Gazetteer.default()
         return base.with_extra(self.extra_actors) if self.extra_actors else base
 
@@ -71,7 +73,16 @@ class Engine:
         """Load and compile every lexicon and pattern now rather than on the first entry."""
         self.analyse(_WARM_UP)
 
+    @cached_property
+    def _stages(self) -> tuple[Any, Any]:
+        """The pure stages, imported on first use (their patterns compile at import)."""
+        from worker.detect import detect
+        from worker.extract import extract
+
+        return detect, extract
+
     def analyse(self, entry: Entry) -> Story:
+        detect, extract = self._stages
         detection = detect(entry, self.gazetteer, threshold=self.threshold)
         facts = (
             extract(entry, self.gazetteer, evidence=detection.evidence)

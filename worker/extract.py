@@ -950,9 +950,40 @@ def _parties(
         parties = [a for a in _by_prominence(candidates, rank) if a not in third]
     if conflict is None:
         parties.extend(a for a in roles.captive if a in named)
+    # Sides named outright: "talks between the junta and the Arakan Army".
+    parties.extend(a for a in _between(scope) if a not in roles.strong)
     out = _by_prominence(parties, rank)
     out += [a for a in fill if a not in out]
     return list(dict.fromkeys(out))
+
+
+_BETWEEN = re.compile(r"\bbetween\b", re.I)
+_BETWEEN_GAP = re.compile(r"^[\s\w'’-]{0,40}?\band\b[\s\w'’-]{0,25}$", re.I)
+_BETWEEN_OF = re.compile(
+    r"\b(?:talks|negotiations|truce|ceasefire|cease-fire|deal|agreement|"
+    r"accord|swap|exchange|conflict|war|fighting|clashes|hostilities|"
+    r"dispute|mediat\w*|broker\w*|shuttl\w*|dialogue|peace)\W+(?:\w+\W+){0,3}$",
+    re.I,
+)
+
+
+def _between(scope: Sequence[_Sentence]) -> list[str]:
+    """Actors named as the two sides in "<talks|truce|war…> between A and B"."""
+    found: list[str] = []
+    for s in scope:
+        for match in _BETWEEN.finditer(s.text):
+            if not _BETWEEN_OF.search(s.text[max(0, match.start() - 60) : match.start()]):
+                continue
+            after = [m for m in s.mentions if match.end() <= m.start <= match.end() + 120]
+            if len(after) < 2:
+                continue
+            first = after[0]
+            for second in after[1:]:
+                gap = s.text[first.end : second.start]
+                if second.actor != first.actor and _BETWEEN_GAP.match(gap):
+                    found += [first.actor, second.actor]
+                    break
+    return found
 
 
 def _mediators(

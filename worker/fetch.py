@@ -371,6 +371,7 @@ class Fetcher:
             lower = {k.lower(): v for k, v in response.headers.items()}
             phrase = response.reason_phrase
             if status in _REDIRECTS or status == 304:
+                await _drain(response)
                 return _Response(status, phrase, lower, None)
             if status >= 400:
                 raise FetchError(_reason(status, phrase), status=status, url=url)
@@ -400,6 +401,21 @@ class Fetcher:
         return TooLarge(
             f"response body larger than {self.max_bytes:,} bytes", status=status, url=url
         )
+
+
+_DRAIN_LIMIT = 64 * 1024
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small body we do not need (304, redirect) so the connection can be reused.
+
+    A body larger than ``_DRAIN_LIMIT`` is abandoned: closing then drops the connection.
+    """
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > _DRAIN_LIMIT:
+            return
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,6 @@ class FetchSettings(_Section):
     concurrency: int = Field(default=32, ge=1, le=512)
     per_host: int = Field(default=4, ge=1, le=64)
     max_redirects: int = Field(default=5, ge=0, le=20)
-    full_text: bool = False
 
 
 class ScheduleSettings(_Section):

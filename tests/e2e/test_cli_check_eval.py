@@ -196,3 +196,34 @@ def test_eval_on_the_dev_set_meets_the_targets(tmp_path: Path) -> None:
     for field in ("mediators", "parties", "event_types"):
         assert figures["fields"][field]["f1"] >= 0.75, field
     assert figures["fields"]["event_date"]["accuracy"] >= 0.70
+
+
+def test_gazetteer_extended_from_config(tmp_path: Path) -> None:
+    story = (
+        "Thailand hosts talks between Myanmar junta and the Arakan Brotherhood\n"
+        "Envoys of Myanmar's military government and the Arakan Brotherhood met in Bangkok "
+        "on Tuesday for ceasefire talks hosted by Thailand, officials said."
+    )
+    plain = run_cli("check", "--published", "2023-12-14", "-", "--json", cwd=tmp_path,
+                    stdin=story).json_lines()[0]
+    assert "arakan-brotherhood" not in plain["facts"]["parties"]
+    config = tmp_path / "c.toml"
+    config.write_text(
+        "feeds = []\n[[gazetteer.actors]]\n"
+        'id = "arakan-brotherhood"\nname = "Arakan Brotherhood"\nkind = "nonstate"\n'
+        'aliases = ["Brotherhood Alliance"]\n'
+    )
+    extended = run_cli("check", "--config", str(config), "--published", "2023-12-14", "-",
+                       "--json", cwd=tmp_path, stdin=story)
+    assert extended.code == 0, extended.stderr
+    facts = extended.json_lines()[0]["facts"]
+    assert "arakan-brotherhood" in facts["parties"]
+    assert "TH" in facts["mediators"]
+
+
+def test_bad_gazetteer_entry_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('feeds = []\n[[gazetteer.actors]]\nname = "No id"\n')
+    result = run_cli("check", "--config", str(config), "-", cwd=tmp_path, stdin="Title\nBody")
+    assert result.code == 1
+    assert "gazetteer" in result.stderr and "Traceback" not in result.stderr

@@ -23,26 +23,58 @@ table, and with ``foreign_keys=ON`` that DROP cascades and deletes every entry.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
 from sqlalchemy.engine import Connection, Engine
 
 from worker.errors import StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Arbitrary constant shared by every PeaceWatch process ("PWMIGR" in ASCII).
 MIGRATION_LOCK = 0x50574D494752
 
 
+_REVISION_FILE = re.compile(r"^v(\d{4})_\w+\.py$")
+
+
+def packaged_head() -> str:
+    """The newest revision id, read from the packaged file names (``v0003_….py`` → "0003").
+
+    Cheap: lets an open of an up-to-date database skip importing Alembic altogether.
+    A test checks it agrees with Alembic's own ``head_revision()``.
+    """
+    found = [
+        m.group(1)
+        for p in (MIGRATIONS_DIR / "versions").iterdir()
+        if (m := _REVISION_FILE.match(p.name))
+    ]
+    if not found:  # pragma: no cover - the package always ships revisions
+        raise StorageError("no database migrations found in the PeaceWatch package")
+    return max(found)
+
+
+def at_packaged_head(engine: Engine) -> bool:
+    """True when the database already records the newest packaged revision."""
+    table = sa.table("alembic_version", sa.column("version_num"))
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(sa.select(table.c.version_num)).scalars().all()
+    except sa.exc.DBAPIError:
+        return False  # no version table yet (a new database) or unreadable: the slow path
+    return list(versions) == [packaged_head()]
+
+
 def alembic_config() -> Config:
     """An Alembic configuration pointing at the packaged migration scripts."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
     return config
@@ -50,6 +82,8 @@ def alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest revision shipped with this version of PeaceWatch."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
         raise StorageError("no database migrations found in the PeaceWatch package")
@@ -58,6 +92,8 @@ def head_revision() -> str:
 
 def current_revision(connection: Connection) -> str | None:
     """The revision the database is at, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -68,6 +104,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     (it was written by a newer PeaceWatch). Other failures propagate as SQLAlchemy or
     Alembic errors for the caller to translate.
     """
+    if revision == "head" and at_packaged_head(engine):
+        return
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     scripts = ScriptDirectory.from_config(config)
     with engine.connect() as connection, connection.begin():
@@ -84,6 +125,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def _unknown(scripts: ScriptDirectory, revision: str) -> bool:
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
     try:
         return scripts.get_revision(revision) is None
     except (CommandError, RevisionError):  # unknown or ambiguous id

@@ -320,3 +320,9 @@ def _entry_0002(now: datetime) -> Entry:
         url=None,
         content=None,
     )
+
+
+def test_packaged_head_agrees_with_alembic() -> None:
+    from worker.store.migrate import packaged_head
+
+    assert packaged_head() == head_revision()
