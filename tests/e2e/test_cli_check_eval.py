@@ -204,8 +204,9 @@ def test_gazetteer_extended_from_config(tmp_path: Path) -> None:
         "Envoys of Myanmar's military government and the Arakan Brotherhood met in Bangkok "
         "on Tuesday for ceasefire talks hosted by Thailand, officials said."
     )
-    plain = run_cli("check", "--published", "2023-12-14", "-", "--json", cwd=tmp_path,
-                    stdin=story).json_lines()[0]
+    plain = run_cli(
+        "check", "--published", "2023-12-14", "-", "--json", cwd=tmp_path, stdin=story
+    ).json_lines()[0]
     assert "arakan-brotherhood" not in plain["facts"]["parties"]
     config = tmp_path / "c.toml"
     config.write_text(
@@ -213,8 +214,17 @@ def test_gazetteer_extended_from_config(tmp_path: Path) -> None:
         'id = "arakan-brotherhood"\nname = "Arakan Brotherhood"\nkind = "nonstate"\n'
         'aliases = ["Brotherhood Alliance"]\n'
     )
-    extended = run_cli("check", "--config", str(config), "--published", "2023-12-14", "-",
-                       "--json", cwd=tmp_path, stdin=story)
+    extended = run_cli(
+        "check",
+        "--config",
+        str(config),
+        "--published",
+        "2023-12-14",
+        "-",
+        "--json",
+        cwd=tmp_path,
+        stdin=story,
+    )
     assert extended.code == 0, extended.stderr
     facts = extended.json_lines()[0]["facts"]
     assert "arakan-brotherhood" in facts["parties"]
