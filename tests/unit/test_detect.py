@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
+from tests.support.paths import shared_path
 from worker.detect import detect, explain
 from worker.gazetteer import Gazetteer
 from worker.models import Entry
 
 PUBLISHED = datetime(2023, 11, 24, 12, 0, tzinfo=UTC)
-DEV = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "labeled" / "dev.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -199,12 +198,11 @@ def test_empty_entry_is_other(gazetteer: Gazetteer) -> None:
 
 @pytest.mark.shared_data
 def test_dev_set_floors(gazetteer: Gazetteer) -> None:
-    if not DEV.is_file():
-        pytest.skip(f"labelled dev set not found at {DEV}")
+    dev = shared_path("data", "labeled", "dev.jsonl")
     from worker.records import read_records
 
     tp = fp = fn = 0
-    for record in read_records(DEV):
+    for record in read_records(dev):
         if record.borderline:
             continue
         predicted = detect(record.entry, gazetteer).label == "mediation"

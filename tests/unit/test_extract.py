@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.paths import shared_path
 from worker.extract import extract
 from worker.gazetteer import Gazetteer
 from worker.models import Entry, Facts
 
 UTC = datetime.UTC
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT / ".." / "shared"
 
 
 @pytest.fixture(scope="module")
@@ -371,13 +371,10 @@ def test_user_actor_from_config_is_extracted(gaz: Gazetteer) -> None:
 
 # ----------------------------------------------------------------- real data, if present
 
-SEED = SHARED / "seeds" / "000_1f32e1f8f4bd38d7.txt"
-
 
 @pytest.mark.shared_data
-@pytest.mark.skipif(not SEED.exists(), reason="the seed story in ../shared/seeds is absent")
 def test_seed_story(gaz: Gazetteer) -> None:
-    lines = SEED.read_text(encoding="utf-8").split("\n")
+    lines = shared_path("seeds", "000_1f32e1f8f4bd38d7.txt").read_text(encoding="utf-8").split("\n")
     entry = _entry(
         lines[0],
         "\n".join(lines[1:]).strip(),
@@ -395,18 +392,14 @@ def test_seed_story(gaz: Gazetteer) -> None:
     assert any((p.name, p.actor, p.role) == ("Xi Jinping", "CN", "President") for p in facts.people)
 
 
-DEV = SHARED / "data" / "labeled" / "dev.jsonl"
-
-
 @pytest.mark.shared_data
-@pytest.mark.skipif(not DEV.exists(), reason="../shared/data/labeled/dev.jsonl is absent")
 def test_dev_set_floors(gaz: Gazetteer) -> None:
     """Micro-averaged set F1 on gold mediation records stays above the project floors."""
     from worker.records import read_records
 
     counts = {k: [0, 0, 0] for k in ("mediators", "parties", "event_types")}
     dated = correct = 0
-    for record in read_records(DEV):
+    for record in read_records(shared_path("data", "labeled", "dev.jsonl")):
         if record.label != "mediation" or record.borderline:
             continue
         facts = extract(record.entry, gaz).to_dict()
