@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +17,6 @@ from worker.gazetteer import Gazetteer
 from worker.models import Entry, Facts
 
 UTC = datetime.UTC
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
