@@ -11,7 +11,9 @@ with ``raise ... from`` so callers only ever catch these::
     │   ├── TooLarge         the decoded body exceeded ``fetch.max_bytes``
     │   ├── FetchTimeout     the whole-response deadline passed
     │   └── BlockedAddress   the target address is not allowed (SSRF guard)
-    └── ParseError           a document is not a feed we can read
+    ├── ParseError           a document is not a feed we can read
+    └── DeliveryError        a channel did not accept an alert (``retry_after``, ``permanent``)
+        └── ChannelGone      the receiver said the channel is gone for good (HTTP 410)
 
 ``str(error)`` is always one line a user can act on.
 """
@@ -61,3 +63,31 @@ class BlockedAddress(FetchError):
 
 class ParseError(PeaceWatchError):
     """A document could not be read as a feed."""
+
+
+class DeliveryError(PeaceWatchError):
+    """A channel did not accept an alert.
+
+    ``retry_after``: seconds the receiver asked us to wait (429/503 Retry-After), if any.
+    ``permanent``: retrying cannot help (bad request, auth refused, misconfiguration).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        status: int | None = None,
+    ):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+        self.status = status
+
+
+class ChannelGone(DeliveryError):
+    """The receiver answered 410 Gone: the channel is disabled until the user re-enables it."""
+
+    def __init__(self, message: str, *, status: int | None = 410):
+        super().__init__(message, permanent=True, status=status)
