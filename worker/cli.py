@@ -100,6 +100,7 @@ def cli() -> None:
 @common
 def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool) -> None:
     """One pass: poll due feeds, store new entries, detect and extract, report stories."""
+    from worker.alerts import build_channels, configs_of, routing
     from worker.engine import Engine
     from worker.scan import FeedOutcome, run_scan
 
@@ -107,6 +108,8 @@ def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool)
     engine = Engine(threshold=settings.detect.threshold, extra_actors=settings.gazetteer.actors)
     if settings.gazetteer.actors:
         _ = engine.gazetteer  # a bad [[gazetteer.actors]] entry stops here, before any polling
+    configs = configs_of(settings)  # a misconfigured channel stops here, by name
+    channels = build_channels(configs)
     with opened_store(settings) as store, progress_bar("Scanning") as bar:
         task = bar.add_task("", total=None)
 
@@ -117,8 +120,15 @@ def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool)
             bar.update(task, advance=1, description=outcome.name or outcome.url)
 
         report = run_scan(
-            store, engine, settings, include_all=include_all, on_start=started, on_done=done
+            store,
+            engine,
+            settings,
+            include_all=include_all,
+            on_start=started,
+            on_done=done,
+            channels_for=routing(configs) if configs else None,
         )
+        delivered = _dispatch(store, channels, settings) if channels else None
     stories = [s.to_dict() for s in report.stories]
     if as_json:
         for story in stories:
@@ -128,11 +138,41 @@ def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool)
     if stories:
         out.print(stories_table(stories, "New mediation stories"))
     _print_failures(report.failed, to_stderr=False)
-    out.print(
+    summary = (
         f"{len(report.outcomes)} feeds polled ({report.not_modified} not modified, "
         f"{len(report.failed)} failed), {report.new_entries} new entries, "
-        f"{len(stories)} new mediation stories."
+        f"{len(stories)} new mediation stories"
     )
+    if delivered is not None:
+        summary += (
+            f"; alerts: {delivered.total_sent} sent, {delivered.total_failed} failed, "
+            f"{delivered.total_pending} waiting"
+        )
+    out.print(summary + ".")
+
+
+def _dispatch(store: Any, channels: dict[str, Any], settings: Settings) -> Any:
+    """Send every due delivery, each channel on its own, and say what did not go out."""
+    from worker.alerts.dispatch import DispatchPolicy, dispatch
+
+    alerts = settings.alerts
+    policy = DispatchPolicy(
+        max_attempts=alerts.max_attempts,
+        base_delay=alerts.base_delay,
+        max_delay=alerts.max_delay,
+        pass_budget=alerts.pass_budget,
+    )
+    try:
+        report = dispatch(store, channels, now=lambda: datetime.now(UTC), policy=policy)
+    finally:
+        for channel in channels.values():
+            channel.close()
+    for name in report.disabled:
+        err.print(f"channel {name!r} is disabled (see `peacewatch alerts --failed`)", markup=False)
+    for name, count in report.failed.items():
+        if count:
+            err.print(f"channel {name!r}: {count} alerts failed", markup=False)
+    return report
 
 
 def _print_failures(failed: Sequence[Any], *, to_stderr: bool) -> None:
@@ -417,6 +457,85 @@ def status(as_json: bool, config_path: str | None, debug: bool) -> None:
         for row in rows
     ]
     out.print(records_table(shown, columns, f"{len(rows)} feeds"))
+
+
+# --------------------------------------------------------------------------- alerts
+@cli.group(invoke_without_command=True)
+@click.option("--failed", "failed_only", is_flag=True, help="Only failed deliveries.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1))
+@json_option
+@common
+@click.pass_context
+def alerts(
+    ctx: click.Context,
+    failed_only: bool,
+    limit: int,
+    as_json: bool,
+    config_path: str | None,
+    debug: bool,
+) -> None:
+    """Delivery log per channel (subcommands: retry, test)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = setup(config_path, debug)
+    with opened_store(settings) as store:
+        rows = store.list_deliveries(failed_only=failed_only, limit=limit)
+        disabled = store.disabled_channels()
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    shown = [
+        {**row, "created": str(row.get("created") or "")[:19].replace("T", " ")} for row in rows
+    ]
+    columns = ["created", "channel", "state", "attempts", "title", "last_error"]
+    out.print(records_table(shown, columns, f"{len(rows)} deliveries"))
+    for name, reason in disabled.items():
+        out.print(f"channel {name!r} is disabled: {reason}", markup=False)
+
+
+@alerts.command(name="retry")
+@click.option("--channel", default=None, help="Only this channel.")
+@common
+def alerts_retry(channel: str | None, config_path: str | None, debug: bool) -> None:
+    """Resend failed deliveries (and re-enable a disabled channel named with --channel)."""
+    from worker.alerts import build_channels, configs_of
+
+    settings = setup(config_path, debug)
+    configs = configs_of(settings)
+    names = {c.name for c in configs}
+    if channel is not None and channel not in names:
+        raise InputError(f"no channel named {channel!r} in {settings.source}")
+    with opened_store(settings) as store:
+        if channel is not None:
+            store.enable_channel(channel)
+        reset = store.retry_failed(channel, now=datetime.now(UTC))
+        chosen = [c for c in configs if channel is None or c.name == channel]
+        report = _dispatch(store, build_channels(chosen), settings) if chosen else None
+    sent = report.total_sent if report is not None else 0
+    out.print(f"{reset} failed deliveries queued again; {sent} sent.")
+
+
+@alerts.command(name="test")
+@click.argument("name")
+@common
+def alerts_test(name: str, config_path: str | None, debug: bool) -> None:
+    """Send a sample story to one channel, now."""
+    from worker.alerts import build_channel, configs_of
+    from worker.alerts.base import delivery_key
+    from worker.alerts.sample import sample_story
+
+    settings = setup(config_path, debug)
+    config = next((c for c in configs_of(settings) if c.name == name), None)
+    if config is None:
+        raise InputError(f"no channel named {name!r} in {settings.source}")
+    channel = build_channel(config)
+    story = sample_story(datetime.now(UTC))
+    try:
+        channel.send(story, key=delivery_key(story["id"], name))
+    finally:
+        channel.close()
+    out.print(f"sent a test alert to {name!r} ({config.type})", markup=False)
 
 
 # --------------------------------------------------------------------------- entry point

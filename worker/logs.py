@@ -11,7 +11,7 @@ import structlog
 def configure_logging(level: str = "warning", *, json_format: bool = False) -> None:
     numeric = getattr(logging, level.upper(), logging.WARNING)
     logging.basicConfig(stream=sys.stderr, level=numeric, format="%(message)s", force=True)
-    for noisy in ("httpx", "httpcore", "alembic", "trafilatura", "htmldate"):
+    for noisy in ("httpx", "httpcore", "alembic", "trafilatura", "htmldate", "apprise", "urllib3"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()

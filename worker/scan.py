@@ -143,6 +143,9 @@ def record_failure(
     return FeedOutcome(url=feed.url, name=feed.name, status=status, error=message)
 
 
+ChannelsFor = Callable[[Story], Sequence[str]]
+
+
 def commit(
     store: Store,
     settings: Settings,
@@ -150,10 +153,12 @@ def commit(
     result: FetchResult,
     analysed: Analysed | None,
     now: datetime,
+    channels_for: ChannelsFor | None = None,
 ) -> FeedOutcome:
     """Store what a poll brought: new entries, their new mediation stories, the poll itself.
 
-    ``analysed`` is None for a 304 (nothing to parse).
+    ``analysed`` is None for a 304 (nothing to parse). ``channels_for`` names the channels a
+    new story goes to: their delivery rows are written in the same transaction as the story.
     """
     if analysed is not None and analysed.error is not None:
         return record_failure(store, feed, settings, now, analysed.error)
@@ -168,7 +173,7 @@ def commit(
             for row_id, entry in new
             if analysed.stories[entry.key].is_mediation
         ]
-        stored = store.save_stories(candidates)
+        stored = store.save_stories(candidates, channels_for=channels_for)
         new_stories = tuple(story for _, story in candidates if story.id in stored)
         if parsed.warning:
             log.info("feed parsed with warnings", feed=feed.url, warning=parsed.warning)
@@ -208,6 +213,7 @@ def process_fetched(
     feed: FeedRow,
     result: FetchResult,
     now: datetime,
+    channels_for: ChannelsFor | None = None,
 ) -> FeedOutcome:
     """Analyse and commit one fetched feed in a row (the single-feed path)."""
     analysed = None
@@ -220,7 +226,7 @@ def process_fetched(
             source=feed.name,
             headers=result.headers,
         )
-    return commit(store, settings, feed, result, analysed, now)
+    return commit(store, settings, feed, result, analysed, now, channels_for)
 
 
 # -- the process pool: one Engine per worker process ----------------------------------------
@@ -270,6 +276,7 @@ async def scan_feeds(
     *,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     on_done: Callable[[FeedOutcome], None] | None = None,
+    channels_for: ChannelsFor | None = None,
 ) -> ScanReport:
     """Poll ``feeds`` concurrently; analyse and commit each as it arrives."""
     report = ScanReport()
@@ -329,7 +336,7 @@ async def scan_feeds(
                 now = clock()
                 analysed = None if result.not_modified else await analyse(result, feed, now)
                 outcome = await loop.run_in_executor(
-                    db, commit, store, settings, feed, result, analysed, now
+                    db, commit, store, settings, feed, result, analysed, now, channels_for
                 )
                 report.outcomes.append(outcome)
                 if on_done is not None:
@@ -361,6 +368,7 @@ def run_scan(
     now: datetime | None = None,
     on_start: Callable[[int], None] | None = None,
     on_done: Callable[[FeedOutcome], None] | None = None,
+    channels_for: ChannelsFor | None = None,
 ) -> ScanReport:
     """The ``peacewatch scan`` pass: every due feed (or every feed) once."""
     moment = now or datetime.now(UTC)
@@ -369,4 +377,6 @@ def run_scan(
         on_start(len(feeds))
     if not feeds:
         return ScanReport()
-    return asyncio.run(scan_feeds(store, engine, settings, feeds, on_done=on_done))
+    return asyncio.run(
+        scan_feeds(store, engine, settings, feeds, on_done=on_done, channels_for=channels_for)
+    )

@@ -76,6 +76,15 @@ class ScanSettings(_Section):
     processes: int | None = Field(default=None, ge=0, le=64)  # None: auto (large passes only)
 
 
+class AlertSettings(_Section):
+    """How hard one pass tries a failing channel before leaving a delivery for later."""
+
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    base_delay: float = Field(default=1.0, ge=0)  # seconds; doubled per attempt, with jitter
+    max_delay: float = Field(default=30.0, ge=0)
+    pass_budget: float = Field(default=120.0, ge=0)  # seconds one channel may retry per pass
+
+
 class LogSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "warning"
     json_format: bool = Field(default=False, alias="json")
@@ -109,6 +118,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     detect: DetectSettings = DetectSettings()
     scan: ScanSettings = ScanSettings()
+    alerts: AlertSettings = AlertSettings()
     log: LogSettings = LogSettings()
     feeds: tuple[FeedSettings, ...] = ()
     channels: tuple[ChannelSettings, ...] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from worker.errors import ConfigError
 from worker.settings import ChannelSettings, Duration
@@ -48,10 +48,18 @@ class EmailConfig(_Config):
     password: str | None = Field(default=None, repr=False)
     from_addr: str = Field(alias="from")
     to: tuple[str, ...] = Field(min_length=1)
-    starttls: bool = True
+    starttls: bool = True  # default: true, unless tls = true is set
     tls: bool = False  # implicit TLS (port 465); exclusive with starttls
     digest: Duration | None = None  # one email per period listing its stories
+    ca_file: str | None = None  # PEM bundle to trust instead of the system CAs (own servers)
     timeout: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tls_implies_no_starttls(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("tls") is True and "starttls" not in data:
+            return {**data, "starttls": False}
+        return data
 
 
 class WebhookConfig(_Config):

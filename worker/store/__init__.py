@@ -7,6 +7,7 @@ Modules::
     migrate     upgrade to head under a lock, at every open
     db          open_store(url): URL → engine (SQLite pragmas, PostgreSQL options) → Store
     repository  Store (one transaction per method) and FeedRow
+    deliveries  the alert half of Store: delivery rows, claims, outcomes, disabled channels
     failures    foreign errors → one-line StorageError with the URL's password masked
 
 Usage::
@@ -19,6 +20,15 @@ Usage::
 from __future__ import annotations
 
 from worker.store.db import default_url, open_store
+from worker.store.deliveries import DeliveryRow, DeliveryState
 from worker.store.repository import FeedRow, FeedSource, Store
 
-__all__ = ["FeedRow", "FeedSource", "Store", "default_url", "open_store"]
+__all__ = [
+    "DeliveryRow",
+    "DeliveryState",
+    "FeedRow",
+    "FeedSource",
+    "Store",
+    "default_url",
+    "open_store",
+]

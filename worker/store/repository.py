@@ -23,12 +23,16 @@ Rules worth knowing:
   already has it (as its current or original URL); then the feed keeps its URL and the
   collision is recorded as its error. ``original_url`` never changes.
 - ``list_stories`` filters and orders by the story's ``published`` time, newest first.
+- ``save_stories`` records, in the same transaction, one pending alert delivery per
+  channel that ``channels_for`` names for each newly stored story; the delivery methods
+  (``due_deliveries``, ``mark_sent``, …) are in ``worker.store.deliveries``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
@@ -36,11 +40,13 @@ from typing import Any, Literal, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.pool import StaticPool
 
 from worker.errors import InputError, StorageError
 from worker.models import Entry, Story
+from worker.store.deliveries import DeliveryMethods, delivery_rows, insert_deliveries
 from worker.store.failures import translated
-from worker.store.schema import UTCDateTime, entries, feeds, stories
+from worker.store.schema import UTCDateTime, deliveries, entries, feeds, stories
 
 FeedSource = Literal["config", "user"]
 READ_ONLY = "peacewatch_read_only"  # execution option: SQLite plain BEGIN instead of IMMEDIATE
@@ -85,25 +91,36 @@ class FeedRow:
         return cls(**{name: row[name] for name in cls.__slots__})
 
 
-class Store:
+class Store(DeliveryMethods):
     """The PeaceWatch database. Create with ``worker.store.open_store``; ``close()`` when done."""
 
     def __init__(self, engine: Engine, masked_url: str) -> None:
         self.engine = engine
         self.url = masked_url  # safe to print
+        # An in-memory SQLite store is ONE connection shared by every thread (StaticPool):
+        # its transactions must take turns (the alert dispatcher calls from many threads).
+        self._turns: AbstractContextManager[Any] = (
+            threading.RLock() if isinstance(engine.pool, StaticPool) else nullcontext()
+        )
 
     # -- plumbing -----------------------------------------------------------------
 
     @contextmanager
     def write(self, action: str = "write to") -> Iterator[Connection]:
         """A connection in a write transaction, committed on success."""
-        with translated(action, self.url), self.engine.connect() as conn, conn.begin():
+        with (
+            self._turns,
+            translated(action, self.url),
+            self.engine.connect() as conn,
+            conn.begin(),
+        ):
             yield conn
 
     @contextmanager
     def read(self, action: str = "read from") -> Iterator[Connection]:
         """A connection in a read-only transaction."""
         with (
+            self._turns,
             translated(action, self.url),
             self.engine.connect().execution_options(**{READ_ONLY: True}) as conn,
             conn.begin(),
@@ -449,15 +466,23 @@ class Store:
     # -- stories ------------------------------------------------------------------
 
     def save_stories(
-        self, rows: Sequence[tuple[int | None, Story]], *, now: datetime | None = None
+        self,
+        rows: Sequence[tuple[int | None, Story]],
+        *,
+        now: datetime | None = None,
+        channels_for: Callable[[Story], Sequence[str]] | None = None,
     ) -> set[str]:
         """Store stories not stored before (by story id); return the ids that were new.
 
-        Each pair is (entry row id or None, story).
+        Each pair is (entry row id or None, story). With ``channels_for``, every newly
+        stored story also gets one pending delivery per channel name it returns, in the
+        same transaction (a story is never stored without its deliveries).
         """
         unique: dict[str, dict[str, Any]] = {}
+        by_id: dict[str, Story] = {}
         created = now or _utcnow()
         for entry_id, story in rows:
+            by_id.setdefault(story.id, story)
             unique.setdefault(
                 story.id,
                 {
@@ -481,7 +506,18 @@ class Store:
                 .on_conflict_do_nothing(index_elements=[stories.c.id])
                 .returning(stories.c.id)
             )
-            return {row[0] for row in conn.execute(stmt, list(unique.values())).all()}
+            new = {row[0] for row in conn.execute(stmt, list(unique.values())).all()}
+            if channels_for is not None and new:
+                pairs = [
+                    (story_id, channel)
+                    for story_id in unique
+                    if story_id in new
+                    for channel in channels_for(by_id[story_id])
+                ]
+                insert_deliveries(
+                    conn, self._insert(conn, deliveries), delivery_rows(pairs, created)
+                )
+            return new
 
     def list_stories(
         self, since: datetime | None, limit: int, label: str | None = "mediation"

@@ -12,6 +12,10 @@ Tables::
     entries  one row per (feed, entry key): what a feed has published, deduplicated
     stories  one row per story id: the analysed result; ``payload`` is the contract's
              story object, ``entry_id`` is nulled when the entry's feed is removed
+    deliveries     one row per (story, channel) to alert: ``state`` pending → sent | failed,
+                   ``attempts``, ``last_error``, ``next_attempt`` (due when unset or not
+                   after now), ``key`` the idempotency key (revision 0004)
+    channel_state  channels disabled by their receiver (HTTP 410) and why (revision 0004)
 
 Times are ``UTCDateTime``: timezone-aware UTC in Python on both dialects (SQLite keeps
 naive UTC text, PostgreSQL ``timestamptz``). Naive datetimes are refused on write.
@@ -26,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 FEED_SOURCES = ("config", "user")
+DELIVERY_STATES = ("pending", "sent", "failed")
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -132,4 +137,35 @@ stories = sa.Table(
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Index(None, "label", "published"),  # added by revision 0002
     sa.Index(None, "entry_id"),  # added by revision 0002
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "story_id",
+        sa.Text,
+        sa.ForeignKey("stories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt", UTCDateTime),  # None: due now
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("created", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    sa.CheckConstraint("state IN ('pending', 'sent', 'failed')", name="state"),
+    sa.UniqueConstraint("story_id", "channel"),
+    sa.Index(None, "state", "next_attempt"),
+)
+
+channel_state = sa.Table(
+    "channel_state",
+    metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("disabled_at", UTCDateTime),
+    sa.Column("reason", sa.Text),
 )
