@@ -11,6 +11,7 @@ temporary file for JSONL. Each send is a full delivery: render, sign, transmit, 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import tempfile
 import threading
@@ -71,7 +72,10 @@ def smtp_receiver() -> Iterator[int]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Sink
 
-    controller = Controller(Sink(), hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # a free port: aiosmtpd's readiness check cannot use 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield int(controller.port)
