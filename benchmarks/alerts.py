@@ -98,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stories", type=int, default=300)
     args = parser.parse_args()
+    configure_logging("warning")
     from datetime import UTC, datetime, timedelta
 
     base = datetime.now(UTC)

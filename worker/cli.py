@@ -510,10 +510,18 @@ def alerts_retry(channel: str | None, config_path: str | None, debug: bool) -> N
         if channel is not None:
             store.enable_channel(channel)
         reset = store.retry_failed(channel, now=datetime.now(UTC))
+        disabled = store.disabled_channels()
         chosen = [c for c in configs if channel is None or c.name == channel]
         report = _dispatch(store, build_channels(chosen), settings) if chosen else None
     sent = report.total_sent if report is not None else 0
     out.print(f"{reset} failed deliveries queued again; {sent} sent.")
+    if channel is None:
+        for name in disabled:
+            out.print(
+                f"channel {name!r} is still disabled; `peacewatch alerts retry --channel "
+                f"{name}` re-enables it",
+                markup=False,
+            )
 
 
 @alerts.command(name="test")
