@@ -36,6 +36,7 @@ from worker.alerts.config import (
     WebhookConfig,
 )
 from worker.alerts.sample import sample_story
+from worker.logs import configure_logging
 
 
 class _Ok(BaseHTTPRequestHandler):
