@@ -144,6 +144,9 @@ def load_entries(
                 timeout=fetch.timeout,
                 max_bytes=fetch.max_bytes,
                 user_agent=fetch.user_agent,
+                max_redirects=fetch.max_redirects,
+                allow_private_networks=fetch.allow_private_networks,
+                allowlist=fetch.allowlist,
                 accept="text/html,application/xhtml+xml,application/rss+xml,"
                 "application/atom+xml,application/xml;q=0.9,*/*;q=0.5",
             )

@@ -129,6 +129,7 @@ def scan(include_all: bool, as_json: bool, config_path: str | None, debug: bool)
             channels_for=routing(configs) if configs else None,
         )
         delivered = _dispatch(store, channels, settings) if channels else None
+        _notify_ops(store, configs)
     stories = [s.to_dict() for s in report.stories]
     if as_json:
         for story in stories:
@@ -175,6 +176,22 @@ def _dispatch(store: Any, channels: dict[str, Any], settings: Settings) -> Any:
     return report
 
 
+def _notify_ops(store: Any, configs: Sequence[Any]) -> None:
+    """Tell the ``ops = true`` channels, once per episode, about feeds failing for 24 h."""
+    from worker.alerts import build_channels
+    from worker.health import notify_ops
+
+    ops = [config for config in configs if config.ops]
+    if not ops:
+        return
+    channels = build_channels(ops)
+    try:
+        notify_ops(store, channels, list(channels), datetime.now(UTC))
+    finally:
+        for channel in channels.values():
+            channel.close()
+
+
 def _print_failures(failed: Sequence[Any], *, to_stderr: bool) -> None:
     console = err if to_stderr else out
     for outcome in failed:
@@ -208,6 +225,8 @@ def check(
         when = parse_timestamp(published) if published else datetime.now(UTC)
     except ValueError as exc:
         raise InputError(f"--published: {exc}") from exc
+    if "://" in source:
+        _check_url_syntax(source)
     entries = load_entries(
         source, settings=settings, title=title, published=when, source_name=source_name
     )
@@ -289,11 +308,25 @@ def feeds() -> None:
     """Manage the feeds in the store (config feeds are merged in at start)."""
 
 
+def _check_url_syntax(url: str) -> None:
+    """Refuse, in one line, a URL that Python's URL parser cannot even split."""
+    from urllib.parse import urlsplit
+
+    try:
+        urlsplit(url).hostname  # noqa: B018  (parsing is the check)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"{url}: not a valid URL: {exc}") from exc
+
+
 def _check_feed_url(url: str) -> str:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise InputError(f"{url}: not a valid URL: {exc}") from exc
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise InputError(f"{url}: not an http(s) URL")
     return url.strip()
 
@@ -327,11 +360,23 @@ def feeds_list(as_json: bool, config_path: str | None, debug: bool) -> None:
 @click.argument("url")
 @click.option("--name", default=None, help="Display name.")
 @click.option("--interval", default=None, help="Poll interval, e.g. 10m.")
+@click.option("--no-check", is_flag=True, help="Add the URL as given, without fetching it first.")
 @common
 def feeds_add(
-    url: str, name: str | None, interval: str | None, config_path: str | None, debug: bool
+    url: str,
+    name: str | None,
+    interval: str | None,
+    no_check: bool,
+    config_path: str | None,
+    debug: bool,
 ) -> None:
-    """Add a feed."""
+    """Add a feed: a feed URL, or a site URL whose page announces its feed.
+
+    The URL is fetched once: a feed is added as it is; an HTML page's <link rel="alternate">
+    feed is added instead; a URL that cannot be fetched or holds no feed is refused (unless
+    --no-check)."""
+    from worker.discover import discover_feed
+
     settings = setup(config_path, debug)
     seconds = None
     if interval is not None:
@@ -340,9 +385,13 @@ def feeds_add(
         except ValueError as exc:
             raise InputError(f"--interval: {exc}") from exc
     url = _check_feed_url(url)
+    site = None
+    if not no_check:
+        found = discover_feed(url, settings.fetch)
+        url, site = _check_feed_url(found.feed_url), found.site_url
     with opened_store(settings) as store:
         store.upsert_feed(url, name=name, interval_seconds=seconds, source="user")
-    out.print(f"added {url}", markup=False)
+    out.print(f"added {url}" + (f" (found on {site})" if site else ""), markup=False)
 
 
 @feeds.command(name="remove")
@@ -430,19 +479,27 @@ def stories(
 @json_option
 @common
 def status(as_json: bool, config_path: str | None, debug: bool) -> None:
-    """Feed health: last poll, HTTP status, next poll, consecutive errors, entries seen."""
+    """Feed health: last poll, HTTP status, next poll, lease, failing since, entries seen."""
+    from worker.health import health
+
     settings = setup(config_path, debug)
+    now = datetime.now(UTC)
     with opened_store(settings) as store:
-        rows = store.feed_status()
+        rows = store.feed_status(extra=True)
+    for row in rows:
+        since = row.get("error_since")
+        row["health"] = health(datetime.fromisoformat(since) if since else None, now)
     if as_json:
         for row in rows:
             emit_json(row)
         return
     columns = [
         "name",
+        "health",
         "last_polled",
         "last_status",
         "next_poll",
+        *(["lease_until"] if any("lease_until" in row for row in rows) else []),
         "consecutive_errors",
         "entries",
         "last_error",
@@ -452,11 +509,18 @@ def status(as_json: bool, config_path: str | None, debug: bool) -> None:
             **row,
             "last_polled": (row["last_polled"] or "never")[:19].replace("T", " "),
             "next_poll": (row["next_poll"] or "now")[:19].replace("T", " "),
+            "lease_until": _lease(row.get("lease_until"), now),
             "name": row["name"] or row["url"],
         }
         for row in rows
     ]
     out.print(records_table(shown, columns, f"{len(rows)} feeds"))
+
+
+def _lease(until: str | None, now: datetime) -> str:
+    if not until or datetime.fromisoformat(until) <= now:
+        return "free"
+    return until[:19].replace("T", " ")
 
 
 # --------------------------------------------------------------------------- alerts
@@ -547,6 +611,15 @@ def alerts_test(name: str, config_path: str | None, debug: bool) -> None:
 
 
 # --------------------------------------------------------------------------- entry point
+def _click_error(exc: click.ClickException) -> str:
+    """One line for a usage error: the command, the problem, where to look for help."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if isinstance(ctx, click.Context) else "peacewatch"
+    hint = f" (see '{path} --help')" if isinstance(exc, click.UsageError) else ""
+    return f"{path}: error: {message}{hint}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("PEACEWATCH_DEBUG") == "1"
@@ -555,7 +628,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        if debug:
+            raise
+        err.print(_click_error(exc), markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         err.print("peacewatch: interrupted")
@@ -578,3 +653,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             soft_wrap=True,
         )
         sys.exit(70)
+
+
+# --------------------------------------------------------------------------- service
+from worker.cli_service import COMMANDS as SERVICE_COMMANDS  # noqa: E402  (uses the helpers above)
+
+for _service_command in SERVICE_COMMANDS:
+    cli.add_command(_service_command)

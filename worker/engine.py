@@ -18,8 +18,12 @@ _TRACKING = ("utm_", "at_", "fbclid", "gclid", "mc_", "cmpid", "ocid", "itid", "
 
 
 def canonical_url(url: str) -> str:
-    """The URL without fragment and tracking parameters, host lower-cased."""
-    parts = urlsplit(url.strip())
+    """The URL without fragment and tracking parameters, host lower-cased (a URL that does
+    not even split, such as ``http://[::1``, comes back stripped but otherwise as it is)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url.strip()
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -36,7 +40,8 @@ def story_id(entry: Entry) -> str:
         basis = "url:" + canonical_url(entry.url)
     else:
         basis = f"text:{entry.title.strip().lower()}|{entry.published.date().isoformat()}"
-    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+    # surrogatepass: a lone surrogate (from a JSON "\\ud800" escape) must not stop analysis
+    return hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 _WARM_UP = Entry(

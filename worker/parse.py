@@ -10,6 +10,17 @@ to true) against it, so entry keys would change whenever the feed moved. Links a
 here against ``feed_url`` instead (after any ``xml:base``, which feedparser applies).
 
 Reads RSS 0.9x, RSS 1.0 (RDF), RSS 2.0 and Atom 0.3/1.0 (and whatever else feedparser reads).
+
+XML safety (hostile feeds): the document is first converted to UTF-8 the way feedparser
+converts it (so no encoding trick, e.g. UTF-7 or UTF-16, hides a declaration), then any
+DOCTYPE *internal subset* (``[ ... ]``: ENTITY, ATTLIST, parameter entities) in the prolog is
+removed, keeping the DOCTYPE itself. Entity references then stay literal text (``&lol9;``):
+no billion laughs, no quadratic blow-up, no ``SYSTEM "file:///etc/passwd"`` entity. External
+DTDs and entities are never fetched: feedparser switches off external general entities and
+the XML reader is pinned to the standard library's expat reader (not libxml2 or whatever
+``PY_SAX_PARSER`` names). A DOCTYPE whose internal subset never ends is refused. Numeric
+character references to surrogates or beyond U+10FFFF become U+FFFD (feedparser's loose
+parser would otherwise lose the whole feed to one of them).
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+import feedparser.api
+from feedparser.encodings import convert_to_utf8
 
 from worker.errors import ParseError
 from worker.models import Entry
@@ -62,7 +75,11 @@ _SY_PERIODS = {
     "yearly": 365 * 86400,
 }
 _MAX_TTL = 30 * 86400
-_CHARSET = re.compile(r";\s*charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.I)
+_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
+
+# The strict parser is always the standard library's expat reader, which honours feedparser's
+# "no external general entities" setting (a libxml2 driver found first might not).
+feedparser.api.PREFERRED_XML_PARSERS = ["xml.sax.expatreader"]
 
 
 def parse_feed(
@@ -94,10 +111,14 @@ def parse_feed(
     if obvious:
         raise ParseError(f"not a feed: got {obvious}{_ct(content_type)}")
 
+    fp_headers = _feedparser_headers(lowered)
+    content, pre_warning = _defuse(content, fp_headers)
+    if pre_warning is not None:
+        fp_headers = {**fp_headers, "content-type": "application/xml; charset=utf-8"}
     try:
         result = feedparser.parse(
             io.BytesIO(content),
-            response_headers=_feedparser_headers(lowered),
+            response_headers=fp_headers,
             resolve_relative_uris=False,
             sanitize_html=False,  # we keep text only (html_to_text); sanitising doubles the cost
         )
@@ -114,6 +135,8 @@ def parse_feed(
     link = _http_url(feed.get("link"), feed_url)
     source_name = source or title
     warning = _warning(result) if result.get("bozo") else None
+    if pre_warning is not None:
+        warning = pre_warning if warning is None else f"{pre_warning}; {warning}"
 
     entries: list[Entry] = []
     for raw in raw_entries:
@@ -283,6 +306,146 @@ def _warning(result: Mapping[str, Any]) -> str:
     if len(text) > 200:
         text = text[:199] + "…"
     return f"malformed feed, read anyway: {text}"
+
+
+# XML safety: the DOCTYPE internal subset -------------------------------------------------------
+
+# Tokens of a DOCTYPE declaration before its internal subset, and inside the subset.
+_DOCTYPE_HEAD = re.compile(r"\"[^\"]*\"|'[^']*'|\[|>|[^\"'\[>]+")
+_SUBSET = re.compile(r"\"[^\"]*\"|'[^']*'|<!--.*?-->|<\?.*?\?>|\]|[^\"'<\]]+|<", re.S)
+_PROLOG_SPACE = re.compile(r"[\s\ufeff]*")
+
+
+def _defuse(content: bytes, headers: Mapping[str, str]) -> tuple[bytes, str | None]:
+    """The document with every DOCTYPE internal subset removed and numeric character
+    references to surrogates or beyond U+10FFFF replaced by U+FFFD, and a note when it was
+    changed.
+
+    The unchanged bytes come back (note ``None``) when there was nothing to change. Otherwise
+    the result is UTF-8 (converted as feedparser would) and the note is the feed's warning;
+    the caller then declares the charset as UTF-8.
+    """
+    if b"<" not in content:
+        return content, None
+    # feedparser's conversion to UTF-8 (header charset, XML declaration, BOM, fallbacks):
+    # what its XML parser will see. Done here so the scan sees the same characters.
+    state: dict[str, Any] = {}
+    try:
+        converted = convert_to_utf8(dict(headers), content, state)
+    except Exception:  # a failing codec on hostile bytes: scan the bytes as they are
+        converted = content
+    if not isinstance(converted, bytes):
+        converted = content
+    if not state.get("encoding"):
+        converted = content  # feedparser falls back to its loose parser on these bytes
+    # latin-1 maps every byte to one character and back: positions and bytes are preserved,
+    # and the markup characters are ASCII in UTF-8 (and in whatever feedparser falls back to).
+    text = converted.decode("latin-1")
+    notes = []
+    stripped = _strip_internal_subsets(text)
+    if stripped is not None:
+        text = stripped
+        notes.append("the feed's DTD entity declarations were ignored")
+    fixed = _BAD_CHARREF.sub(_replace_bad_charref, text)
+    if fixed != text:
+        text = fixed
+        notes.append("invalid character references replaced")
+    if not notes:
+        return content, None
+    note = "; ".join(notes)
+    exc = state.get("bozo_exception")
+    if exc is not None:
+        note += f" ({' '.join(str(exc).split())[:150]})"
+    return text.encode("latin-1"), note
+
+
+# Numeric character references that may be out of Unicode's range or a surrogate (which
+# feedparser's loose parser cannot encode: one would cost the whole feed).
+_BAD_CHARREF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{4,})|0*([0-9]{5,}));")
+
+
+def _replace_bad_charref(match: re.Match[str]) -> str:
+    hexa, decimal = match.group(1), match.group(2)
+    digits = hexa or decimal
+    if len(digits) > 8:
+        return "&#xFFFD;"
+    value = int(hexa, 16) if hexa else int(decimal)
+    if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+        return "&#xFFFD;"
+    return match.group()
+
+
+def _strip_internal_subsets(text: str) -> str | None:
+    """``text`` without the internal subsets of the DOCTYPEs in its prolog; ``None`` if it
+    has none. Raises ParseError for a DOCTYPE or internal subset that never ends."""
+    pos = 0
+    cuts: list[tuple[int, int]] = []
+    length = len(text)
+    while True:
+        match = _PROLOG_SPACE.match(text, pos)
+        pos = match.end() if match else pos
+        if text.startswith("\xef\xbb\xbf", pos):  # a UTF-8 BOM seen as latin-1
+            pos += 3
+            continue
+        if text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                break
+            pos = end + 2
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                break
+            pos = end + 3
+        elif text[pos : pos + 9].upper() == "<!DOCTYPE":
+            pos, cut = _doctype(text, pos + 9)
+            if cut is not None:
+                cuts.append(cut)
+        else:
+            break  # the root element (or junk the parser will report)
+        if pos >= length:
+            break
+    if not cuts:
+        return None
+    pieces: list[str] = []
+    last = 0
+    for start, end in cuts:
+        pieces.append(text[last:start])
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _doctype(text: str, pos: int) -> tuple[int, tuple[int, int] | None]:
+    """Scan one DOCTYPE from just after ``<!DOCTYPE``: (position after its ``>``, the span of
+    its internal subset or None)."""
+    cut: tuple[int, int] | None = None
+    while True:
+        token = _DOCTYPE_HEAD.match(text, pos)
+        if token is None:
+            raise ParseError("not a feed: the DOCTYPE declaration never ends")
+        value = token.group()
+        if value == ">":
+            return token.end(), cut
+        if value == "[" and cut is None:
+            start = token.start()
+            pos = _subset_end(text, token.end())
+            cut = (start, pos)
+            continue
+        if value[0] in "\"'" and (len(value) < 2 or value[-1] != value[0]):
+            raise ParseError("not a feed: the DOCTYPE declaration never ends")
+        pos = token.end()
+
+
+def _subset_end(text: str, pos: int) -> int:
+    """The position just after the ``]`` that closes an internal subset starting at ``pos``."""
+    while True:
+        token = _SUBSET.match(text, pos)
+        if token is None:
+            raise ParseError("not a feed: the DOCTYPE internal subset never ends")
+        if token.group() == "]":
+            return token.end()
+        pos = token.end()
 
 
 def _ct(content_type: str | None) -> str:

@@ -26,12 +26,13 @@ from typing import Any
 
 import structlog
 
+from worker import metrics
 from worker.engine import Engine
 from worker.errors import FetchError, ParseError
 from worker.fetch import Fetcher, FetchResult
 from worker.models import Story
 from worker.parse import ParsedFeed, parse_feed
-from worker.polling import next_poll
+from worker.polling import header_hints, next_poll
 from worker.settings import Settings
 from worker.store import FeedRow, Store
 
@@ -110,11 +111,11 @@ def _interval(feed: FeedRow, settings: Settings) -> float:
     return float(feed.interval_seconds or settings.schedule.default_interval)
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if isinstance(value, str) and value.strip().isdigit():
-        return float(value.strip())
-    return None
+def _history(store: Store, feed: FeedRow) -> list[datetime]:
+    """Recent publication times, for feeds that adapt (those without their own interval)."""
+    if feed.interval_seconds:
+        return []
+    return store.recent_published(feed.id)
 
 
 def record_failure(
@@ -137,8 +138,10 @@ def record_failure(
             min_interval=settings.schedule.min_interval,
             max_interval=settings.schedule.max_interval,
             consecutive_errors=feed.consecutive_errors + 1,
+            retry_after=getattr(error, "retry_after", None),
         ),
     )
+    metrics.poll_failed(error)
     log.warning("feed failed", feed=feed.url, status=status, error=message)
     return FeedOutcome(url=feed.url, name=feed.name, status=status, error=message)
 
@@ -178,6 +181,7 @@ def commit(
         if parsed.warning:
             log.info("feed parsed with warnings", feed=feed.url, warning=parsed.warning)
     schedule = settings.schedule
+    retry_after, max_age = header_hints(result.headers, now)
     store.record_poll(
         feed.id,
         now=now,
@@ -192,10 +196,13 @@ def commit(
             min_interval=schedule.min_interval,
             max_interval=schedule.max_interval,
             ttl_seconds=parsed.ttl_seconds if parsed is not None else None,
-            retry_after=_retry_after(result.headers),
+            retry_after=retry_after,
+            max_age=max_age,
+            published=_history(store, feed),
         ),
         new_url=result.permanent_url,
     )
+    metrics.poll_succeeded(not_modified=result.not_modified, new_stories=len(new_stories))
     return FeedOutcome(
         url=feed.url,
         name=feed.name,
@@ -306,6 +313,8 @@ async def scan_feeds(
             max_connections=fetch.concurrency,
             per_host=fetch.per_host,
             max_redirects=fetch.max_redirects,
+            allow_private_networks=fetch.allow_private_networks,
+            allowlist=fetch.allowlist,
         ) as fetcher:
             gate = asyncio.Semaphore(fetch.concurrency)
 

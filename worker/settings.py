@@ -6,8 +6,9 @@ default feed list packaged in ``worker/data/default_feeds.toml``).
 
 ``${VAR}`` (or ``${VAR:-fallback}``) inside any string is read from the environment.
 Environment overrides: ``PEACEWATCH_STORAGE_URL``, ``PEACEWATCH_BROKER_URL``,
-``PEACEWATCH_ALLOW_PRIVATE_NETWORKS``. Every problem becomes one ``ConfigError`` line that
-names the key, the file and what was expected.
+``PEACEWATCH_ALLOW_PRIVATE_NETWORKS``, ``PEACEWATCH_METRICS_PORT``,
+``PEACEWATCH_METRICS_ADDR``. Every problem becomes one ``ConfigError`` line that names the
+key, the file and what was expected.
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ class LogSettings(_Section):
     json_format: bool = Field(default=False, alias="json")
 
 
+class MetricsSettings(_Section):
+    """Prometheus ``/metrics`` of the worker process; off unless ``port`` is set."""
+
+    port: int | None = Field(default=None, ge=0, le=65535)
+    addr: str = "127.0.0.1"
+
+
 class FeedSettings(_Section):
     url: str
     name: str | None = None
@@ -120,6 +128,7 @@ class Settings(_Section):
     scan: ScanSettings = ScanSettings()
     alerts: AlertSettings = AlertSettings()
     log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
     feeds: tuple[FeedSettings, ...] = ()
     channels: tuple[ChannelSettings, ...] = ()
     gazetteer: GazetteerSettings = GazetteerSettings()
@@ -166,6 +175,10 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> None:
         data.setdefault("storage", {})["url"] = env["PEACEWATCH_STORAGE_URL"]
     if env.get("PEACEWATCH_BROKER_URL"):
         data.setdefault("broker", {})["url"] = env["PEACEWATCH_BROKER_URL"]
+    if env.get("PEACEWATCH_METRICS_PORT"):
+        data.setdefault("metrics", {})["port"] = env["PEACEWATCH_METRICS_PORT"]
+    if env.get("PEACEWATCH_METRICS_ADDR"):
+        data.setdefault("metrics", {})["addr"] = env["PEACEWATCH_METRICS_ADDR"]
     if "PEACEWATCH_ALLOW_PRIVATE_NETWORKS" in env:
         flag = _truthy(
             "PEACEWATCH_ALLOW_PRIVATE_NETWORKS", env["PEACEWATCH_ALLOW_PRIVATE_NETWORKS"]

@@ -131,6 +131,7 @@ def test_feeds_add_list_remove_import_export(tmp_path: Path) -> None:
         "A",
         "--interval",
         "10m",
+        "--no-check",  # a.example is not fetched (feeds add fetches unless told not to)
         *args,
         cwd=tmp_path,
     )

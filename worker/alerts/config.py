@@ -32,6 +32,7 @@ class _Config(BaseModel):
     min_score: float = 0.0
     event_types: tuple[str, ...] = ()
     actors: tuple[str, ...] = ()
+    ops: bool = False  # also receives operations notices (a feed failing for 24 h)
 
 
 class SlackConfig(_Config):

@@ -44,6 +44,7 @@ from typing import Literal, cast
 
 import structlog
 
+from worker import metrics
 from worker.alerts.base import Channel, DigestChannel, delivery_key
 from worker.errors import ChannelGone, DeliveryError
 from worker.store import DeliveryRow, Store
@@ -277,6 +278,7 @@ class _ChannelRun:
                     )
                     self.result.failed += failed
                     self.result.pending += len(rest) - failed
+                    metrics.delivery(self.name, "failed", failed)
                 else:
                     self.result.pending += len(rest)
                 break
@@ -320,6 +322,7 @@ class _ChannelRun:
                 at = clock.now()
                 for row in claimed:
                     self.store.mark_sent(row.id, at)
+                    metrics.delivered(self.name, row.created, at)
                 self.result.sent += len(claimed)
                 return "sent"
             if outcome != "retry":
@@ -350,6 +353,7 @@ class _ChannelRun:
             for row in rows:
                 self.store.mark_failed(row.id, at, f"channel disabled: {message}")
             self.result.failed += len(rows)
+            metrics.delivery(self.name, "failed", len(rows))
             self.result.disabled = True
             return "gone"
         if error.permanent:
@@ -357,6 +361,7 @@ class _ChannelRun:
             for row in rows:
                 self.store.mark_failed(row.id, at, message)
             self.result.failed += len(rows)
+            metrics.delivery(self.name, "failed", len(rows))
             log.warning("alert delivery failed", channel=self.name, error=message)
             return "failed"
         return self._give_up_or_schedule(rows, message, attempts, error.retry_after, in_pass=True)
@@ -380,6 +385,7 @@ class _ChannelRun:
             for row in rows:
                 self.store.mark_failed(row.id, at, message)
             self.result.failed += len(rows)
+            metrics.delivery(self.name, "failed", len(rows))
             log.warning(
                 "alert delivery failed", channel=self.name, attempts=attempts, error=message
             )
@@ -393,6 +399,7 @@ class _ChannelRun:
             for row in rows:
                 self.store.mark_retry(row.id, at, message, retry_at)
             self.result.pending += len(rows)
+            metrics.delivery(self.name, "retry", len(rows))
             log.info(
                 "alert delivery deferred",
                 channel=self.name,
@@ -405,6 +412,7 @@ class _ChannelRun:
         hold = at + timedelta(seconds=delay + policy.lease)
         for row in rows:
             self.store.mark_retry(row.id, at, message, hold)
+        metrics.delivery(self.name, "retry", len(rows))
         log.info(
             "alert delivery retrying", channel=self.name, attempts=attempts, delay=round(delay, 3)
         )

@@ -46,7 +46,15 @@ from worker.errors import InputError, StorageError
 from worker.models import Entry, Story
 from worker.store.deliveries import DeliveryMethods, delivery_rows, insert_deliveries
 from worker.store.failures import translated
-from worker.store.schema import UTCDateTime, deliveries, entries, feeds, stories
+from worker.store.leases import LeaseMethods
+from worker.store.schema import (
+    UTCDateTime,
+    channel_state,
+    deliveries,
+    entries,
+    feeds,
+    stories,
+)
 
 FeedSource = Literal["config", "user"]
 READ_ONLY = "peacewatch_read_only"  # execution option: SQLite plain BEGIN instead of IMMEDIATE
@@ -91,7 +99,7 @@ class FeedRow:
         return cls(**{name: row[name] for name in cls.__slots__})
 
 
-class Store(DeliveryMethods):
+class Store(DeliveryMethods, LeaseMethods):
     """The PeaceWatch database. Create with ``worker.store.open_store``; ``close()`` when done."""
 
     def __init__(self, engine: Engine, masked_url: str) -> None:
@@ -538,23 +546,69 @@ class Store(DeliveryMethods):
         with self.read() as conn:
             return [dict(payload) for payload in conn.execute(query).scalars()]
 
+    # -- polling history and ops notices ------------------------------------------
+
+    def recent_published(self, feed_id: int, limit: int = 20) -> list[datetime]:
+        """Publication times of the feed's ``limit`` most recently published entries."""
+        query = (
+            sa.select(entries.c.published)
+            .where(entries.c.feed_id == feed_id)
+            .order_by(entries.c.published.desc())
+            .limit(limit)
+        )
+        with self.read() as conn:
+            return [published for (published,) in conn.execute(query).all()]
+
+    def ops_notice_sent(self, feed_id: int) -> str | None:
+        """The ``error_since`` (ISO) of the failure episode last reported for the feed.
+
+        Kept in ``channel_state`` under ``ops-notice:feed:<id>`` with ``disabled_at``
+        NULL, which ``disabled_channels`` never lists (no migration needed)."""
+        query = sa.select(channel_state.c.reason).where(
+            channel_state.c.channel == _ops_key(feed_id)
+        )
+        with self.read() as conn:
+            found: str | None = conn.execute(query).scalar()
+        return found
+
+    def mark_ops_notice(self, feed_id: int, error_since: datetime) -> None:
+        """Record that the failure episode starting at ``error_since`` was reported."""
+        values = {"channel": _ops_key(feed_id), "disabled_at": None, "reason": _iso(error_since)}
+        with self.write() as conn:
+            stmt = self._insert(conn, channel_state).values(**values)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=[channel_state.c.channel], set_={"reason": values["reason"]}
+                )
+            )
+
     # -- status -------------------------------------------------------------------
 
-    def feed_status(self) -> list[dict[str, Any]]:
-        """One ``status --json`` object per feed, in the order they were added."""
-        return [
-            {
-                "url": feed.url,
-                "name": feed.name,
-                "last_polled": _iso(feed.last_polled),
-                "last_status": feed.last_status,
-                "last_error": feed.last_error,
-                "next_poll": _iso(feed.next_poll),
-                "consecutive_errors": feed.consecutive_errors,
-                "entries": feed.entries_seen,
+    def feed_status(self, *, extra: bool = False) -> list[dict[str, Any]]:
+        """One ``status --json`` object per feed, in the order they were added.
+
+        ``extra`` adds, after the contract's keys, ``error_since`` (start of the current
+        failure run) and, when the feeds table has lease columns, ``lease_until``."""
+        with self.read() as conn:
+            rows = conn.execute(sa.select(feeds).order_by(feeds.c.id)).mappings().all()
+        out = []
+        for row in rows:
+            record: dict[str, Any] = {
+                "url": row["url"],
+                "name": row["name"],
+                "last_polled": _iso(row["last_polled"]),
+                "last_status": row["last_status"],
+                "last_error": row["last_error"],
+                "next_poll": _iso(row["next_poll"]),
+                "consecutive_errors": row["consecutive_errors"],
+                "entries": row["entries_seen"],
             }
-            for feed in self.list_feeds()
-        ]
+            if extra:
+                record["error_since"] = _iso(row["error_since"])
+                if "lease_until" in row:
+                    record["lease_until"] = _iso(_aware(row["lease_until"]))
+            out.append(record)
+        return out
 
 
 def _check_feed(url: str, interval_seconds: int | None, source: str) -> None:
@@ -587,6 +641,17 @@ def _or(value: _T | None, fallback: _T | None) -> _T | None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _ops_key(feed_id: int) -> str:
+    return f"ops-notice:feed:{feed_id}"
+
+
+def _aware(value: Any) -> datetime | None:
+    """A lease time as aware UTC, whichever column type holds it."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -17,6 +17,9 @@ Tables::
                    after now), ``key`` the idempotency key (revision 0004)
     channel_state  channels disabled by their receiver (HTTP 410) and why (revision 0004)
 
+``feeds.lease_owner``/``lease_until`` (revision 0005) are the poll lease the scheduler
+takes before enqueueing a feed's poll (``worker.store.leases``).
+
 Times are ``UTCDateTime``: timezone-aware UTC in Python on both dialects (SQLite keeps
 naive UTC text, PostgreSQL ``timestamptz``). Naive datetimes are refused on write.
 """
@@ -92,6 +95,8 @@ feeds = sa.Table(
     sa.Column("entries_seen", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created", UTCDateTime, nullable=False),
     sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("lease_owner", sa.Text),  # added by revision 0005: who is polling it now
+    sa.Column("lease_until", UTCDateTime),  # added by revision 0005: None or past: free
     sa.CheckConstraint("source IN ('config', 'user')", name="source"),
     sa.Index(None, "next_poll"),  # added by revision 0002
     sa.Index(None, "original_url", unique=True),  # added by revision 0003

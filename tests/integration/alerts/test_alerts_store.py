@@ -95,7 +95,7 @@ def test_upgrade_from_0003_keeps_data_and_adds_deliveries(
     engine = create_engine(store_url)
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == head_revision() == "0004"
+            assert current_revision(conn) == head_revision()
             inspector = sa.inspect(conn)
             assert {"deliveries", "channel_state"} <= set(inspector.get_table_names())
             indexes = {index["name"] for index in inspector.get_indexes("deliveries")}

@@ -32,6 +32,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 async def fetch_once(url: str, **options: Any) -> FetchResult:
     fetch_options = {k: options.pop(k) for k in ("etag", "last_modified", "accept") if k in options}
+    options.setdefault("allow_private_networks", True)  # the test server is on 127.0.0.1
     async with Fetcher(**options) as fetcher:
         return await fetcher.fetch(url, **fetch_options)
 
@@ -63,7 +64,7 @@ def test_second_fetch_with_validators_is_304(feed_server: FeedServer, validator:
     )
 
     async def twice() -> tuple[FetchResult, FetchResult]:
-        async with Fetcher(user_agent="peacewatch-test/1") as fetcher:
+        async with Fetcher(user_agent="peacewatch-test/1", allow_private_networks=True) as fetcher:
             first = await fetcher.fetch(url)
             kwargs = {validator: getattr(first, validator)}
             return first, await fetcher.fetch(url, **kwargs)
@@ -84,7 +85,7 @@ def test_changed_feed_is_fetched_again_with_new_validator(feed_server: FeedServe
     url = feed_server.serve("/feed.xml", FEED)
 
     async def poll_update_poll() -> tuple[FetchResult, FetchResult]:
-        async with Fetcher() as fetcher:
+        async with Fetcher(allow_private_networks=True) as fetcher:
             first = await fetcher.fetch(url)
             feed_server.serve("/feed.xml", FEED.replace(b"Talks resume", b"Talks stall"))
             return first, await fetcher.fetch(url, etag=first.etag)
@@ -302,7 +303,7 @@ def test_per_host_bound_is_observed_at_the_server(feed_server: FeedServer) -> No
     ]
 
     async def scan() -> list[FetchResult]:
-        async with Fetcher(per_host=2, max_connections=16) as fetcher:
+        async with Fetcher(per_host=2, max_connections=16, allow_private_networks=True) as fetcher:
             return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
 
     started = time.monotonic()
@@ -321,7 +322,7 @@ def test_overall_bound_is_observed_at_the_server(feed_server: FeedServer) -> Non
     urls = [feed_server.url(f"/g{i}.xml") for i in range(12)]
 
     async def scan() -> list[FetchResult]:
-        async with Fetcher(per_host=10, max_connections=3) as fetcher:
+        async with Fetcher(per_host=10, max_connections=3, allow_private_networks=True) as fetcher:
             return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
 
     started = time.monotonic()
@@ -333,7 +334,7 @@ def test_overall_bound_is_observed_at_the_server(feed_server: FeedServer) -> Non
 
 def test_fetch_sync_uses_the_given_accept_header(feed_server: FeedServer) -> None:
     url = feed_server.serve("/page.html", b"<html><body>hi</body></html>", content_type="text/html")
-    result = fetch_sync(url, accept="text/html")
+    result = fetch_sync(url, accept="text/html", allow_private_networks=True)
     assert result.content == b"<html><body>hi</body></html>"
     assert feed_server.requests_for("/page.html")[0].headers["accept"] == "text/html"
 
@@ -387,7 +388,7 @@ def test_cookies_are_not_carried_between_requests(feed_server: FeedServer) -> No
     url = feed_server.serve("/feed.xml", FEED, headers={"Set-Cookie": "session=abc; Path=/"})
 
     async def twice() -> None:
-        async with Fetcher() as fetcher:
+        async with Fetcher(allow_private_networks=True) as fetcher:
             await fetcher.fetch(url)
             await fetcher.fetch(url)
 
