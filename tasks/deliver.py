@@ -33,6 +33,7 @@ def policy_of(settings: Settings) -> DispatchPolicy:
         base_delay=alerts.base_delay,
         max_delay=alerts.max_delay,
         pass_budget=alerts.pass_budget,
+        lease=alerts.lease,
     )
 
 

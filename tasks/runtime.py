@@ -31,6 +31,7 @@ class _State:
     engine: Engine | None = None
     channels: dict[str, Channel] | None = None
     routes: Any = None
+    ops: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -62,6 +63,7 @@ def _fresh() -> None:
         _state.store = None
         _state.channels = None
         _state.routes = None
+        _state.ops = []
         _state.pid = os.getpid()
 
 
@@ -102,6 +104,7 @@ def _alerts() -> tuple[dict[str, Channel], Any]:
             configs = configs_of(settings())
             _state.channels = build_channels(configs)
             _state.routes = routing(configs)
+            _state.ops = [config.name for config in configs if config.ops]
         return _state.channels, _state.routes
 
 
@@ -117,6 +120,12 @@ def channels_for(story: Story) -> list[str]:
     return names
 
 
+def ops_names() -> list[str]:
+    """The names of the channels configured with ``ops = true``."""
+    _alerts()
+    return list(_state.ops)
+
+
 def close() -> None:
     """Close what this process built (at worker process shutdown)."""
     with _state.lock:
@@ -129,3 +138,4 @@ def close() -> None:
         _state.engine = None
         _state.channels = None
         _state.routes = None
+        _state.ops = []

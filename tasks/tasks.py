@@ -4,10 +4,10 @@
 =============================  =========  ==============================================
 task                           queue      what
 =============================  =========  ==============================================
-peacewatch.dispatch_due_feeds  poll       lease due feeds, enqueue poll_feed for each
+peacewatch.dispatch_due_feeds  poll       lease feeds due by the next tick, poll_feed at ETA
 peacewatch.poll_feed           poll       poll one leased feed, store, enqueue deliver
 peacewatch.deliver             deliver    one attempt at one delivery; retry = re-enqueue
-peacewatch.sweep_deliveries    deliver    enqueue every due delivery; send digests
+peacewatch.sweep_deliveries    deliver    enqueue due deliveries; digests; ops notices
 =============================  =========  ==============================================
 
 Every task is safe to run twice (leases, delivery claims, insert-if-new), which is what
@@ -27,7 +27,8 @@ from celery.signals import worker_process_shutdown
 from tasks import runtime
 from tasks.deliver import deliver_once, due_delivery_ids, policy_of, send_digests
 from tasks.poll import poll_feed, record_interrupted
-from tasks.schedule import dispatch_due
+from tasks.schedule import dispatch_ahead
+from worker.health import notify_ops
 
 log = structlog.get_logger("peacewatch.tasks")
 
@@ -110,10 +111,15 @@ def register(app: Celery) -> dict[str, Any]:
         **reliable,
     )
     def dispatch_due_feeds() -> int:
-        def enqueue(feed_id: int, owner: str) -> None:
-            poll.apply_async((feed_id, owner))
+        # Feeds due before the next tick are leased now and polled at their due time (an
+        # ETA at most one tick away, so never beyond MAX_COUNTDOWN / the visibility timeout).
+        ahead = min(runtime.tick(), float(MAX_COUNTDOWN))
 
-        return len(dispatch_due(runtime.store(), now=_now(), enqueue=enqueue))
+        def enqueue_at(feed_id: int, owner: str, eta: datetime) -> None:
+            poll.apply_async((feed_id, owner), eta=eta)
+
+        dispatched = dispatch_ahead(runtime.store(), now=_now(), enqueue_at=enqueue_at, ahead=ahead)
+        return len(dispatched)
 
     @app.task(  # type: ignore[untyped-decorator]
         name="peacewatch.sweep_deliveries",
@@ -130,6 +136,8 @@ def register(app: Celery) -> dict[str, Any]:
         for row_id in ids:
             deliver.apply_async((row_id,), expires=runtime.tick() * 2)
         sent = send_digests(store, live, now=_now, policy=policy_of(runtime.settings()))
+        # feeds failing for 24 h: one notice per episode to the ops = true channels
+        notify_ops(store, live, runtime.ops_names(), _now())
         return len(ids) + sent
 
     return {

@@ -162,6 +162,7 @@ def _dispatch(store: Any, channels: dict[str, Any], settings: Settings) -> Any:
         base_delay=alerts.base_delay,
         max_delay=alerts.max_delay,
         pass_budget=alerts.pass_budget,
+        lease=alerts.lease,
     )
     try:
         report = dispatch(store, channels, now=lambda: datetime.now(UTC), policy=policy)

@@ -10,7 +10,8 @@
 Pool: prefork (time limits are enforced only there). Concurrency defaults to 2 with the
 SQLite store (one writer at a time; WAL lets the other wait briefly) and 4 with
 PostgreSQL. The config's feeds are merged into the store (and the store migrated) before
-the worker starts. ``--tick`` (hidden, seconds) changes beat's 30 s period (tests).
+the worker starts. With ``[metrics] port`` set, ``run`` and ``worker`` serve ``/metrics``
+from the worker's main process. ``--tick`` (hidden, seconds) changes beat's 30 s period (tests).
 """
 
 from __future__ import annotations
@@ -53,6 +54,21 @@ def _touch_when(signal: Any, ready_file: str | None) -> None:
         Path(ready_file).write_text("ready\n", encoding="utf-8")
 
     signal.connect(touch, weak=False)
+
+
+def _serve_metrics(settings: Settings) -> None:
+    """Serve ``/metrics`` from the worker's main process when ``[metrics] port`` is set
+    (prefork children's counts are summed with ``PROMETHEUS_MULTIPROC_DIR``; see
+    ``worker.metrics``). A port that cannot be bound stops the command at once."""
+    from worker.metrics import maybe_start
+
+    try:
+        maybe_start(settings)
+    except OSError as error:
+        where = f"{settings.metrics.addr}:{settings.metrics.port}"
+        raise click.ClickException(
+            f"cannot serve metrics on {where}: {error.strerror or type(error).__name__}"
+        ) from error
 
 
 def _app(settings: Settings, tick: float, *, warm: bool = False) -> Any:
@@ -129,6 +145,7 @@ def run(
     settings = setup(config_path, debug)
     _prepare(settings)
     app = _app(settings, tick, warm=True)
+    _serve_metrics(settings)
     _touch_when(worker_ready, ready_file)
     app.worker_main(
         _worker_argv(
@@ -169,6 +186,7 @@ def worker(
     settings = setup(config_path, debug)
     _prepare(settings)
     app = _app(settings, tick, warm=True)
+    _serve_metrics(settings)
     _touch_when(worker_ready, ready_file)
     app.worker_main(
         _worker_argv(

@@ -84,6 +84,7 @@ class AlertSettings(_Section):
     base_delay: float = Field(default=1.0, ge=0)  # seconds; doubled per attempt, with jitter
     max_delay: float = Field(default=30.0, ge=0)
     pass_budget: float = Field(default=120.0, ge=0)  # seconds one channel may retry per pass
+    lease: float = Field(default=300.0, gt=0)  # seconds a claimed delivery stays hidden
 
 
 class LogSettings(_Section):

@@ -9,7 +9,13 @@ import pytest
 
 from tasks.deliver import deliver_once, due_delivery_ids
 from tasks.poll import poll_feed
-from tasks.schedule import LEASE_TTL, POLL_LEASE, beat_schedule, dispatch_due
+from tasks.schedule import (
+    LEASE_TTL,
+    POLL_LEASE,
+    beat_schedule,
+    dispatch_ahead,
+    dispatch_due,
+)
 from tests.integration.service.conftest import SERVICE_FEED
 from tests.support.feedserver import FeedServer
 from tests.support.receivers import WebhookReceiver
@@ -167,6 +173,77 @@ def test_deliveries_of_a_poll_are_sent_once_and_retried_with_backoff(
         assert len(hook.unique_accepted()) == 2
         for channel in channels.values():
             channel.close()
+
+
+def _polled(store: Store, url: str, *, at: datetime, next_poll: datetime) -> int:
+    """A feed whose last poll (at ``at``) succeeded and set ``next_poll``."""
+    feed = store.upsert_feed(url, interval_seconds=60, now=at)
+    store.record_poll(
+        feed.id,
+        now=at,
+        status=200,
+        etag=None,
+        last_modified=None,
+        error=None,
+        not_modified=False,
+        next_poll=next_poll,
+    )
+    return feed.id
+
+
+def test_a_feed_due_before_the_next_tick_gets_an_eta_at_its_due_time(store: Store) -> None:
+    tick = 30.0
+    overdue = _polled(
+        store, "https://f.example/overdue", at=T0, next_poll=T0 - timedelta(seconds=5)
+    )
+    soon = _polled(store, "https://f.example/soon", at=T0, next_poll=T0 + timedelta(seconds=20))
+    later = _polled(store, "https://f.example/later", at=T0, next_poll=T0 + timedelta(seconds=45))
+    queued: dict[int, tuple[str, datetime]] = {}
+
+    def enqueue_at(feed_id: int, owner: str, eta: datetime) -> None:
+        queued[feed_id] = (owner, eta)
+
+    sent = dispatch_ahead(store, now=T0, enqueue_at=enqueue_at, ahead=tick)
+    assert {f.id for f in sent} == {overdue, soon}
+    # due 20 s after this tick: polled at its due time, not 10 s late at the next tick
+    assert queued[soon][1] == T0 + timedelta(seconds=20)
+    assert queued[overdue][1] == T0  # overdue: at once, never in the past
+    assert later not in queued  # due after the next tick: that tick's job
+    # the lease covers the ETA plus the queue wait / time limit allowance
+    owner, until = store.lease_of(soon)
+    assert owner == queued[soon][0]
+    assert until is not None and until - queued[soon][1] >= timedelta(seconds=LEASE_TTL)
+
+    # the next tick: the leased feeds are not dispatched again (never two polls at once),
+    # the later one now falls within the window and gets its own due time
+    again: dict[int, datetime] = {}
+    nxt = T0 + timedelta(seconds=tick)
+    dispatch_ahead(
+        store, now=nxt, enqueue_at=lambda f, _o, eta: again.__setitem__(f, eta), ahead=tick
+    )
+    assert again == {later: T0 + timedelta(seconds=45)}
+
+
+def test_an_early_poll_keeps_its_lease_until_it_has_run(store: Store, engine: Engine) -> None:
+    """A poll enqueued ahead of time starts at its ETA, renews and releases its lease."""
+    clock = Clock(T0)
+    with FeedServer() as server:
+        url = server.serve("/wire.xml", SERVICE_FEED)
+        feed_id = _polled(store, url, at=T0, next_poll=T0 + timedelta(seconds=20))
+        queued: list[tuple[int, str, datetime]] = []
+        dispatch_ahead(
+            store, now=clock(), enqueue_at=lambda f, o, eta: queued.append((f, o, eta)), ahead=30
+        )
+        ((queued_id, owner, eta),) = queued
+        assert queued_id == feed_id and eta == T0 + timedelta(seconds=20)
+        clock.at = eta  # the broker hands the poll out at its ETA
+        outcome = poll_feed(
+            store, engine, _settings(), feed_id, owner, now=clock, channels_for=None
+        )
+        assert outcome is not None and len(outcome.stories) == 2
+        assert store.lease_of(feed_id) == (None, None)
+        polled = store.get_feed_by_id(feed_id)
+        assert polled is not None and polled.next_poll == eta + timedelta(seconds=60)
 
 
 def test_beat_schedule_runs_dispatch_and_sweep_every_tick() -> None:
