@@ -151,7 +151,7 @@ def celery_config(plan: BrokerPlan, *, tick: float = DISPATCH_EVERY) -> dict[str
         config["beat_schedule_filename"] = str(plan.schedule_file)
     elif plan.kind == "redis":
         config["broker_transport_options"] = {"visibility_timeout": VISIBILITY_TIMEOUT}
-        config["beat_scheduler"] = "redbeat.RedBeatScheduler"
+        config["beat_scheduler"] = "tasks.beat:ResilientRedBeatScheduler"
         config["redbeat_redis_url"] = plan.url
         config["redbeat_redis_options"] = {}
         config["redbeat_key_prefix"] = REDBEAT_KEY_PREFIX
