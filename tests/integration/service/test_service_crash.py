@@ -1,9 +1,11 @@
 """Robustness of a real ``peacewatch run`` (issue 4) on the Redis broker.
 
-SIGKILL of the whole service while webhook deliveries are in flight, then a restart: every
-stored story reaches every channel; the webhook sees a repeat only under the same
-webhook-id; the Redis stream holds each story once. (``[alerts] lease`` is short so the
-claimed-but-unsent deliveries come due again soon after the restart.)
+1. SIGKILL of the whole service while webhook deliveries are in flight, then a restart:
+   every stored story reaches every channel; the webhook sees a repeat only under the same
+   webhook-id; the Redis stream holds each story once. (``[alerts] lease`` is short so the
+   claimed-but-unsent deliveries come due again soon after the restart.)
+2. A Redis (broker) restart during a run, on a private redis-server: the service
+   reconnects and delivers a story that appeared while Redis was down, with no restart.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import redis
 from tests.support.celery_worker import ServiceProcess, wait_until
 from tests.support.feedserver import FeedServer
 from tests.support.receivers import WebhookReceiver
+from tests.support.redis_server import RedisServer, redis_server_available
 from worker.store import open_store
 
 DEADLINE = 45.0  # seconds; a passing run takes a few
@@ -79,6 +82,15 @@ ITEMS = [
         "agreed to a truce and to further peace negotiations in Addis Ababa.",
     ),
 ]
+
+
+LATE_ITEM = _item(
+    "nairobi",
+    6,
+    "Kenya mediates new round of peace talks between rival factions",
+    "Kenyan mediators hosted the rival factions in Nairobi for peace talks and both sides "
+    "agreed to a ceasefire while negotiations continue, the envoy said.",
+)
 
 
 def _feed(items: list[str]) -> str:
@@ -242,3 +254,41 @@ def test_sigkill_during_deliveries_then_restart_delivers_every_story_once(
         assert isinstance(payload, bytes)
         streamed.append(str(json.loads(payload)["id"]))
     assert sorted(streamed) == sorted(story_ids)  # every story, none twice
+
+
+@pytest.mark.skipif(not redis_server_available(), reason="redis-server is not on PATH")
+def test_a_redis_restart_during_a_run_is_survived_without_a_manual_step(
+    tmp_path: Path,
+) -> None:
+    store_url = f"sqlite:///{tmp_path / 'pw.db'}"
+    with (
+        RedisServer(tmp_path) as server,
+        FeedServer() as feeds,
+        WebhookReceiver() as hook,
+    ):
+        feed_url = feeds.serve("/wire.xml", _feed(ITEMS[:1]))
+        config = _config(
+            tmp_path / "pw.toml",
+            store=store_url,
+            feed=feed_url,
+            broker=server.url(0),
+            hook_url=hook.url,
+            interval="1s",
+        )
+        with ServiceProcess("run", config=config, workdir=tmp_path, args=("--tick", "1")) as run:
+            assert hook.wait_for(1, timeout=DEADLINE), run.log_text()
+            wait_until(lambda: _all_sent(store_url, ("hook",)), DEADLINE, what="first story")
+
+            server.stop(save=True)  # Redis goes away (SHUTDOWN SAVE; it comes back with its data)
+            feeds.serve("/wire.xml", _feed([LATE_ITEM, *ITEMS[:1]]))
+            server.start()  # same port
+
+            wait_until(
+                lambda: len(_stories(store_url)) == 2 and _all_sent(store_url, ("hook",)),
+                DEADLINE,
+                what=f"the new story delivered after the Redis restart:\n{run.log_text()[-4000:]}",
+            )
+            assert run.process is not None and run.process.poll() is None  # never restarted
+        titles = {payload["story"]["title"] for payload in hook.unique_accepted().values()}
+        assert any(title.startswith("Kenya mediates") for title in titles), titles
+        assert len(hook.ids) == 2
